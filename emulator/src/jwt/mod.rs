@@ -1,0 +1,1 @@
+//! Parsing compact JWS tokens and checking signatures against a JWK. (In progress.)

@@ -1,0 +1,24 @@
+//! Fake AWS STS, IAM and S3 that validate Kubernetes service-account tokens the way AWS does.
+//!
+//! Module map (one topic per module):
+//! - [`clock`]: real or virtual time, injected everywhere a timestamp is read.
+//! - [`query`]: the AWS Query protocol shared by STS and IAM (parsing, error envelopes).
+//! - [`issuer`]: what an OIDC issuer holds and publishes: keys, `kid`, JWKS, discovery
+//!   documents, and tokens shaped exactly like kube-apiserver's.
+//! - [`jwt`]: parsing compact JWS tokens and checking their signatures against a JWK.
+//! - [`oidc`]: how STS finds an issuer's keys: URL resolution (never to real AWS),
+//!   fetching with AWS's limits, and the JWKS cache.
+//! - [`s3`]: buckets and objects with ACLs, served over the S3 REST API.
+//! - [`iam`]: OIDC providers, roles, trust policies and the IAM Query API subset.
+//! - [`sts`]: `AssumeRoleWithWebIdentity`, issued credentials, SigV4 and `GetCallerIdentity`.
+//! - [`server`]: one endpoint that routes each request to STS, IAM or S3.
+
+pub mod clock;
+pub mod iam;
+pub mod issuer;
+pub mod jwt;
+pub mod oidc;
+pub mod query;
+pub mod s3;
+pub mod server;
+pub mod sts;

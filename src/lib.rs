@@ -1,0 +1,1 @@
+//! irsa-lab: the scenario engine, cluster backends and CLI. (In progress.)

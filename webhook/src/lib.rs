@@ -1,0 +1,1 @@
+//! Drop-in Rust replacement for amazon-eks-pod-identity-webhook. (In progress.)
