@@ -122,7 +122,10 @@ fn generate(args: GenerateArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if !args.force {
         for path in [&private_path, &public_path] {
             if path.exists() {
-                bail!("{} already exists; pass --force to overwrite it", path.display());
+                bail!(
+                    "{} already exists; pass --force to overwrite it",
+                    path.display()
+                );
             }
         }
     }
@@ -152,10 +155,15 @@ fn write_file(path: &Path, contents: &str, private: bool) -> anyhow::Result<()> 
 fn read_public_keys(paths: &[PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
     let mut keys = Vec::new();
     for path in paths {
-        let pem = fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))?;
-        let found = PublicKey::all_from_pem(&pem).with_context(|| format!("{}: no usable key", path.display()))?;
+        let pem = fs::read_to_string(path)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        let found = PublicKey::all_from_pem(&pem)
+            .with_context(|| format!("{}: no usable key", path.display()))?;
         if found.is_empty() {
-            bail!("{}: no PEM key found (expected PUBLIC KEY, RSA PUBLIC KEY or a private key)", path.display());
+            bail!(
+                "{}: no PEM key found (expected PUBLIC KEY, RSA PUBLIC KEY or a private key)",
+                path.display()
+            );
         }
         keys.extend(found);
     }

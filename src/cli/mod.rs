@@ -51,7 +51,11 @@ pub fn main() -> ExitCode {
 /// Logs go to stderr so that command output (JWKS, keys, export lines) stays pipeable.
 /// `RUST_LOG` overrides the default level.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,irsa_emulator=info,irsa_lab=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,irsa_emulator=info,irsa_lab=info")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -66,7 +66,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.oidc.issuer_field_check = irsa_emulator::oidc::IssuerFieldCheck::Strict;
     }
     let ca_pem = match &args.issuer_ca {
-        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))?),
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read {}", path.display()))?,
+        ),
         None => None,
     };
     for mapping in &args.map_issuer {
@@ -91,12 +94,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let addr = SocketAddr::new(args.bind, args.port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("failed to listen on {addr} (is another emulator running? try --port 0)"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("failed to listen on {addr} (is another emulator running? try --port 0)")
+    })?;
     let local = listener.local_addr()?;
     let endpoint = format!("http://{local}");
-    println!("irsa-lab emulator: STS, IAM and S3 on {endpoint} (account {})", emulator.iam().account_id());
+    println!(
+        "irsa-lab emulator: STS, IAM and S3 on {endpoint} (account {})",
+        emulator.iam().account_id()
+    );
     println!("Paste into the shell that runs your AWS clients:");
     println!("  export AWS_ENDPOINT_URL={endpoint}");
     println!("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1");
