@@ -179,7 +179,7 @@ impl StateFile {
         let iam = emulator.iam();
         for p in &self.state.oidc_providers {
             iam.create_provider(&p.url, &p.client_ids, &p.thumbprints)
-                .map_err(|e| self.invalid(format!("oidcProviders[{}]", p.url), e.message))?;
+                .map_err(|e| self.invalid(format!("oidcProviders[{}]", p.url), e))?;
         }
         for role in &self.state.roles {
             let what = format!("roles[{}]", role.name);
@@ -190,7 +190,7 @@ impl StateFile {
                 (None, None) => return Err(self.invalid(&what, "a role needs trustPolicy (a policy document) or trust (the shorthand)")),
             };
             iam.create_role(&role.name, role.path.as_deref(), &policy, role.max_session_duration)
-                .map_err(|e| self.invalid(&what, e.message))?;
+                .map_err(|e| self.invalid(&what, e))?;
         }
         let s3 = emulator.s3();
         for bucket in &self.state.buckets {
