@@ -20,5 +20,5 @@ pub mod jwt;
 pub mod oidc;
 pub mod query;
 pub mod s3;
-// pub mod server;
+pub mod server;
 pub mod sts;

@@ -18,7 +18,10 @@ pub enum Service {
     Iam(QueryRequest),
     S3,
     /// A Query-protocol request that could not be parsed (the message says why).
-    BadQuery { sts: bool, message: String },
+    BadQuery {
+        sts: bool,
+        message: String,
+    },
 }
 
 const STS_VERSION: &str = "2011-06-15";
@@ -53,9 +56,16 @@ pub fn classify(parts: &Parts, body: &[u8], scope_service: Option<&str>) -> Serv
                 Some(IAM_VERSION) => false,
                 _ => STS_ACTIONS.contains(&req.action.as_str()),
             };
-            if sts { Service::Sts(req) } else { Service::Iam(req) }
+            if sts {
+                Service::Sts(req)
+            } else {
+                Service::Iam(req)
+            }
         }
-        Err(e) => Service::BadQuery { sts: true, message: e.to_string() },
+        Err(e) => Service::BadQuery {
+            sts: true,
+            message: e.to_string(),
+        },
     }
 }
 
@@ -63,7 +73,10 @@ fn query(parts: &Parts, body: &[u8], sts: bool) -> Service {
     match QueryRequest::parse(parts.uri.query(), form_body(parts, body)) {
         Ok(req) if sts => Service::Sts(req),
         Ok(req) => Service::Iam(req),
-        Err(e) => Service::BadQuery { sts, message: e.to_string() },
+        Err(e) => Service::BadQuery {
+            sts,
+            message: e.to_string(),
+        },
     }
 }
 
@@ -72,7 +85,10 @@ fn is_form(parts: &Parts) -> bool {
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 fn form_body<'a>(parts: &Parts, body: &'a [u8]) -> &'a [u8] {
@@ -87,7 +103,9 @@ fn looks_like_query(parts: &Parts, body: &[u8]) -> bool {
         .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("Action=")));
     let in_form = parts.method == Method::POST
         && is_form(parts)
-        && body.split(|b| *b == b'&').any(|kv| kv.starts_with(b"Action="));
+        && body
+            .split(|b| *b == b'&')
+            .any(|kv| kv.starts_with(b"Action="));
     in_query || in_form
 }
 
@@ -99,7 +117,10 @@ mod tests {
     fn parts(method: &str, uri: &str, form: bool) -> Parts {
         let mut builder = Request::builder().method(method).uri(uri);
         if form {
-            builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8");
+            builder = builder.header(
+                header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded; charset=utf-8",
+            );
         }
         builder.body(()).unwrap().into_parts().0
     }
@@ -107,27 +128,41 @@ mod tests {
     #[test]
     fn unsigned_assume_role_goes_to_sts() {
         let p = parts("POST", "/", true);
-        let s = classify(&p, b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=x", None);
+        let s = classify(
+            &p,
+            b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=x",
+            None,
+        );
         assert!(matches!(s, Service::Sts(ref q) if q.action == "AssumeRoleWithWebIdentity"));
     }
 
     #[test]
     fn get_with_query_goes_to_sts() {
-        let p = parts("GET", "/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15", false);
+        let p = parts(
+            "GET",
+            "/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15",
+            false,
+        );
         assert!(matches!(classify(&p, b"", None), Service::Sts(_)));
     }
 
     #[test]
     fn signed_scope_decides() {
         let p = parts("POST", "/", true);
-        assert!(matches!(classify(&p, b"Action=CreateRole&Version=2010-05-08", Some("iam")), Service::Iam(_)));
+        assert!(matches!(
+            classify(&p, b"Action=CreateRole&Version=2010-05-08", Some("iam")),
+            Service::Iam(_)
+        ));
         assert_eq!(classify(&p, b"Action=CreateRole", Some("s3")), Service::S3);
     }
 
     #[test]
     fn unsigned_iam_version_goes_to_iam() {
         let p = parts("POST", "/", true);
-        assert!(matches!(classify(&p, b"Action=ListRoles&Version=2010-05-08", None), Service::Iam(_)));
+        assert!(matches!(
+            classify(&p, b"Action=ListRoles&Version=2010-05-08", None),
+            Service::Iam(_)
+        ));
     }
 
     #[test]
@@ -135,12 +170,18 @@ mod tests {
         let p = parts("GET", "/oidc-test/.well-known/openid-configuration", false);
         assert_eq!(classify(&p, b"", None), Service::S3);
         let p = parts("PUT", "/oidc-test/keys.json", false);
-        assert_eq!(classify(&p, b"Action=looks-like-but-not-form", None), Service::S3);
+        assert_eq!(
+            classify(&p, b"Action=looks-like-but-not-form", None),
+            Service::S3
+        );
     }
 
     #[test]
     fn signed_query_without_action_is_a_bad_query() {
         let p = parts("POST", "/", true);
-        assert!(matches!(classify(&p, b"Version=2011-06-15", Some("sts")), Service::BadQuery { sts: true, .. }));
+        assert!(matches!(
+            classify(&p, b"Version=2011-06-15", Some("sts")),
+            Service::BadQuery { sts: true, .. }
+        ));
     }
 }

@@ -34,7 +34,10 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(_) => {
-            return (StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {MAX_BODY_BYTES} bytes"))
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {MAX_BODY_BYTES} bytes"),
+            )
                 .into_response();
         }
     };
@@ -44,12 +47,21 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
         Ok(auth) => auth,
         Err(e) => {
             let rid = new_request_id();
-            return AwsError::sender(StatusCode::BAD_REQUEST, "IncompleteSignature", e.to_string())
-                .into_response(format, sts::NAMESPACE, &rid);
+            return AwsError::sender(
+                StatusCode::BAD_REQUEST,
+                "IncompleteSignature",
+                e.to_string(),
+            )
+            .into_response(format, sts::NAMESPACE, &rid);
         }
     };
     let service = classify(&parts, &body, auth.as_ref().map(|a| a.service.as_str()));
-    let http = HttpParts { method: parts.method.clone(), uri: parts.uri.clone(), headers: parts.headers.clone(), body: body.clone() };
+    let http = HttpParts {
+        method: parts.method.clone(),
+        uri: parts.uri.clone(),
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    };
 
     // Admin calls accept any credentials (like LocalStack), but credentials STS issued are
     // always verified: a workload's expired or forged session must fail as it would on AWS.
@@ -62,17 +74,28 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
         Service::Sts(req) => ("sts", emulator.sts().handle(&req, &http).await),
         Service::Iam(req) => {
             let rid = new_request_id();
-            let response = match issued_check.and_then(|()| iam::handle_query(emulator.iam(), &req)) {
-                Ok(xml) => xml_response(xml, &rid),
-                Err(e) => e.into_response(format, iam::NAMESPACE, &rid),
-            };
+            let response =
+                match issued_check.and_then(|()| iam::handle_query(emulator.iam(), &req, &rid)) {
+                    Ok(xml) => xml_response(xml, &rid),
+                    Err(e) => e.into_response(format, iam::NAMESPACE, &rid),
+                };
             ("iam", response)
         }
-        Service::BadQuery { sts: is_sts, message } => {
+        Service::BadQuery {
+            sts: is_sts,
+            message,
+        } => {
             let rid = new_request_id();
-            let ns = if is_sts { sts::NAMESPACE } else { iam::NAMESPACE };
+            let ns = if is_sts {
+                sts::NAMESPACE
+            } else {
+                iam::NAMESPACE
+            };
             let err = AwsError::sender(StatusCode::BAD_REQUEST, "MalformedQueryString", message);
-            (if is_sts { "sts" } else { "iam" }, err.into_response(format, ns, &rid))
+            (
+                if is_sts { "sts" } else { "iam" },
+                err.into_response(format, ns, &rid),
+            )
         }
         Service::S3 => {
             let response = match issued_check {

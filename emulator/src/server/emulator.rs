@@ -59,7 +59,15 @@ impl Emulator {
             config.clock.clone(),
         ));
         let sts = Sts::new(iam.clone(), jwks.clone(), config.clock.clone());
-        Self { inner: Arc::new(Inner { clock: config.clock, iam, s3, jwks, sts }) }
+        Self {
+            inner: Arc::new(Inner {
+                clock: config.clock,
+                iam,
+                s3,
+                jwks,
+                sts,
+            }),
+        }
     }
 
     pub fn clock(&self) -> &SharedClock {

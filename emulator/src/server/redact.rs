@@ -31,7 +31,10 @@ mod tests {
     fn tokens_and_signatures_are_redacted() {
         let q = "Action=AssumeRoleWithWebIdentity&WebIdentityToken=eyJhbGciOi.x.y&X-Amz-Signature=abc&RoleSessionName=s";
         let r = redact_query(q);
-        assert_eq!(r, "Action=AssumeRoleWithWebIdentity&WebIdentityToken=<redacted>&X-Amz-Signature=<redacted>&RoleSessionName=s");
+        assert_eq!(
+            r,
+            "Action=AssumeRoleWithWebIdentity&WebIdentityToken=<redacted>&X-Amz-Signature=<redacted>&RoleSessionName=s"
+        );
         assert!(!r.contains("eyJ"));
     }
 }

@@ -34,11 +34,18 @@ use crate::s3::Acl;
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("failed to read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: {what}: {message}")]
-    Invalid { path: PathBuf, what: String, message: String },
+    Invalid {
+        path: PathBuf,
+        what: String,
+        message: String,
+    },
 }
 
 /// A parsed state file, with the directory its relative paths resolve against.
@@ -129,7 +136,10 @@ struct MappingEntry {
 impl StateFile {
     /// Reads and parses `path` (YAML, which also accepts JSON).
     pub fn load(path: &Path) -> Result<Self, StateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| StateError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
@@ -138,13 +148,23 @@ impl StateFile {
         let state: State = if text.trim().is_empty() {
             State::default()
         } else {
-            serde_norway::from_str(text).map_err(|e| StateError::Parse { path: path.to_owned(), message: e.to_string() })?
+            serde_norway::from_str(text).map_err(|e| StateError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?
         };
-        Ok(Self { path: path.to_owned(), state })
+        Ok(Self {
+            path: path.to_owned(),
+            state,
+        })
     }
 
     fn invalid(&self, what: impl Into<String>, message: impl ToString) -> StateError {
-        StateError::Invalid { path: self.path.clone(), what: what.into(), message: message.to_string() }
+        StateError::Invalid {
+            path: self.path.clone(),
+            what: what.into(),
+            message: message.to_string(),
+        }
     }
 
     fn resolve(&self, file: &Path) -> PathBuf {
@@ -165,11 +185,17 @@ impl StateFile {
             let ca = match &mapping.ca_file {
                 Some(file) => {
                     let file = self.resolve(file);
-                    Some(std::fs::read_to_string(&file).map_err(|e| self.invalid(&what, format!("{}: {e}", file.display())))?)
+                    Some(
+                        std::fs::read_to_string(&file)
+                            .map_err(|e| self.invalid(&what, format!("{}: {e}", file.display())))?,
+                    )
                 }
                 None => None,
             };
-            config.routes.add_mapping(&mapping.prefix, &mapping.target, ca.as_deref()).map_err(|e| self.invalid(&what, e))?;
+            config
+                .routes
+                .add_mapping(&mapping.prefix, &mapping.target, ca.as_deref())
+                .map_err(|e| self.invalid(&what, e))?;
         }
         Ok(())
     }
@@ -185,23 +211,39 @@ impl StateFile {
             let what = format!("roles[{}]", role.name);
             let policy = match (&role.trust_policy, &role.trust) {
                 (Some(doc), None) => doc.to_string(),
-                (None, Some(short)) => self.shorthand_policy(emulator, short).map_err(|m| self.invalid(&what, m))?,
-                (Some(_), Some(_)) => return Err(self.invalid(&what, "give trustPolicy or trust, not both")),
-                (None, None) => return Err(self.invalid(&what, "a role needs trustPolicy (a policy document) or trust (the shorthand)")),
+                (None, Some(short)) => self
+                    .shorthand_policy(emulator, short)
+                    .map_err(|m| self.invalid(&what, m))?,
+                (Some(_), Some(_)) => {
+                    return Err(self.invalid(&what, "give trustPolicy or trust, not both"));
+                }
+                (None, None) => {
+                    return Err(self.invalid(
+                        &what,
+                        "a role needs trustPolicy (a policy document) or trust (the shorthand)",
+                    ));
+                }
             };
-            iam.create_role(&role.name, role.path.as_deref(), &policy, role.max_session_duration)
-                .map_err(|e| self.invalid(&what, e))?;
+            iam.create_role(
+                &role.name,
+                role.path.as_deref(),
+                &policy,
+                role.max_session_duration,
+            )
+            .map_err(|e| self.invalid(&what, e))?;
         }
         let s3 = emulator.s3();
         for bucket in &self.state.buckets {
             let what = format!("buckets[{}]", bucket.name);
-            s3.create_bucket(&bucket.name, bucket.region.as_deref()).map_err(|e| self.invalid(&what, e))?;
+            s3.create_bucket(&bucket.name, bucket.region.as_deref())
+                .map_err(|e| self.invalid(&what, e))?;
             for object in &bucket.objects {
                 let what = format!("buckets[{}].objects[{}]", bucket.name, object.key);
                 let bytes = match (&object.file, &object.content) {
                     (Some(file), None) => {
                         let file = self.resolve(file);
-                        std::fs::read(&file).map_err(|e| self.invalid(&what, format!("{}: {e}", file.display())))?
+                        std::fs::read(&file)
+                            .map_err(|e| self.invalid(&what, format!("{}: {e}", file.display())))?
                     }
                     (None, Some(content)) => content.clone().into_bytes(),
                     _ => return Err(self.invalid(&what, "give exactly one of file or content")),
@@ -209,23 +251,45 @@ impl StateFile {
                 let acl = match object.acl.as_deref() {
                     None | Some("private") => Acl::Private,
                     Some("public-read") => Acl::PublicRead,
-                    Some(other) => return Err(self.invalid(&what, format!("acl {other:?}: expected private or public-read"))),
+                    Some(other) => {
+                        return Err(self.invalid(
+                            &what,
+                            format!("acl {other:?}: expected private or public-read"),
+                        ));
+                    }
                 };
-                s3.put_object(&bucket.name, &object.key, bytes.into(), object.content_type.as_deref(), acl)
-                    .map_err(|e| self.invalid(&what, e))?;
+                s3.put_object(
+                    &bucket.name,
+                    &object.key,
+                    bytes.into(),
+                    object.content_type.as_deref(),
+                    acl,
+                )
+                .map_err(|e| self.invalid(&what, e))?;
             }
         }
         Ok(())
     }
 
-    fn shorthand_policy(&self, emulator: &Emulator, short: &TrustShorthand) -> Result<String, String> {
+    fn shorthand_policy(
+        &self,
+        emulator: &Emulator,
+        short: &TrustShorthand,
+    ) -> Result<String, String> {
         let url = match (&short.provider, self.state.oidc_providers.as_slice()) {
             (Some(url), _) => url.clone(),
             (None, [only]) => only.url.clone(),
-            (None, _) => return Err("trust.provider is required when the file lists other than one provider".into()),
+            (None, _) => {
+                return Err(
+                    "trust.provider is required when the file lists other than one provider".into(),
+                );
+            }
         };
         let key = url.strip_prefix("https://").unwrap_or(&url).to_owned();
-        let arn = format!("arn:aws:iam::{}:oidc-provider/{key}", emulator.iam().account_id());
+        let arn = format!(
+            "arn:aws:iam::{}:oidc-provider/{key}",
+            emulator.iam().account_id()
+        );
         let mut conditions = serde_json::Map::new();
         if let Some(sub) = &short.sub {
             conditions.insert(format!("{key}:sub"), sub.clone().into());
