@@ -33,7 +33,13 @@ enum Command {
 /// Parses arguments and runs the chosen command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // `serve` logs every request; the other commands print their own results and only
+    // log problems.
+    init_logging(if matches!(cli.command, Command::Serve(_)) {
+        "warn,irsa_emulator=info,irsa_lab=info"
+    } else {
+        "warn"
+    });
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
@@ -50,10 +56,9 @@ pub fn main() -> ExitCode {
 
 /// Logs go to stderr so that command output (JWKS, keys, export lines) stays pipeable.
 /// `RUST_LOG` overrides the default level.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,irsa_emulator=info,irsa_lab=info")
-    });
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

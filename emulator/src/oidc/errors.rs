@@ -51,3 +51,17 @@ pub enum KeyRetrievalError {
         throttled: bool,
     },
 }
+
+/// `"a", "", <no kid>` — a JWK without a kid field can never match, so say so.
+fn describe_kids(kids: &[Option<String>]) -> String {
+    if kids.is_empty() {
+        return "no keys".into();
+    }
+    kids.iter()
+        .map(|k| {
+            k.as_ref()
+                .map_or_else(|| "<JWK without kid>".to_owned(), |k| format!("{k:?}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -28,6 +28,9 @@ use crate::iam::Iam;
 use crate::oidc::JwksCache;
 use crate::query::{AwsError, Format, QueryRequest, new_request_id, xml_response};
 
+/// Response header carrying the emulator's diagnosis of a refused call.
+pub const DIAGNOSIS_HEADER: &str = "x-irsa-lab-diagnosis";
+
 /// STS's XML namespace.
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -215,7 +218,16 @@ impl Sts {
             }
             Err(e) => {
                 tracing::info!(target: "irsa_emulator::sts", action = %req.action, code = e.code(), detail = e.detail().unwrap_or(""), "{e}");
-                AwsError::from(e).into_response(format, NAMESPACE, &rid)
+                let detail = e.detail().filter(|d| !d.is_empty()).map(str::to_owned);
+                let mut response = AwsError::from(e).into_response(format, NAMESPACE, &rid);
+                // AWS's messages are terse on purpose; ours say why, for people. Clients
+                // ignore unknown headers. Never contains the token (details name claims only).
+                if let Some(value) = detail
+                    .and_then(|d| http::HeaderValue::from_str(&d.replace(['\r', '\n'], " ")).ok())
+                {
+                    response.headers_mut().insert(DIAGNOSIS_HEADER, value);
+                }
+                response
             }
         }
     }
