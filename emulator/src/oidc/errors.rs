@@ -43,7 +43,7 @@ pub enum KeyRetrievalError {
     JwksFetch(FetchError),
     #[error("JWKS at {url} is unusable: {problem}")]
     BadJwks { url: String, problem: String },
-    #[error("no JWK with kid {kid:?} in {url} (kids published: {published:?}){}", if *.throttled { "; not refetched: the cached copy is newer than the refetch interval" } else { "" })]
+    #[error("no JWK with kid {kid:?} in {url} (published: {}){}", describe_kids(.published), if *.throttled { "; not refetched: the cached copy is newer than the refetch interval" } else { "" })]
     NoMatchingKey {
         kid: String,
         url: String,
