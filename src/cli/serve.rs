@@ -99,14 +99,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let local = listener.local_addr()?;
     let endpoint = format!("http://{local}");
-    println!(
-        "irsa-lab emulator: STS, IAM and S3 on {endpoint} (account {})",
-        emulator.iam().account_id()
+    // The banner is for people and wrappers; a closed stdout must not stop the server.
+    let banner = format!(
+        "irsa-lab emulator: STS, IAM and S3 on {endpoint} (account {account})\n\
+         Paste into the shell that runs your AWS clients:\n\
+         \x20 export AWS_ENDPOINT_URL={endpoint}\n\
+         \x20 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n\
+         Ctrl-C stops it.\n",
+        account = emulator.iam().account_id()
     );
-    println!("Paste into the shell that runs your AWS clients:");
-    println!("  export AWS_ENDPOINT_URL={endpoint}");
-    println!("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1");
-    println!("Ctrl-C stops it.");
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(banner.as_bytes())
+            .and_then(|()| stdout.flush());
+    }
 
     axum::serve(listener, emulator.router())
         .with_graceful_shutdown(async {
