@@ -1,0 +1,251 @@
+//! Where each issuer URL is served from: the fake S3 or a configured local endpoint.
+//! Anything else is unroutable, so nothing ever leaves the machine.
+
+use std::net::IpAddr;
+
+use reqwest::{Certificate, Client, Url, redirect};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use sha1::{Digest, Sha1};
+
+use super::fetch::FetchError;
+use super::s3_url::{S3Object, is_aws_host, s3_object};
+use super::served_by::ServedBy;
+
+/// Why a mapping could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteConfigError {
+    #[error("invalid mapping prefix {prefix:?}: {reason}")]
+    InvalidPrefix { prefix: String, reason: String },
+    #[error("invalid mapping target {target:?}: {reason}")]
+    InvalidTarget { target: String, reason: String },
+    #[error("mapping prefix {prefix:?} is already mapped")]
+    DuplicatePrefix { prefix: String },
+    #[error("invalid CA certificate for mapping {prefix:?}: {reason}")]
+    InvalidCa { prefix: String, reason: String },
+    #[error("could not build the HTTP client for mapping {prefix:?}")]
+    Client {
+        prefix: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// The issuer routing table: explicit URL-prefix mappings, then the built-in S3 rules.
+///
+/// Mapped requests go to the target with the target's own `Host` header and TLS server
+/// name (so a local test certificate only needs the target's name, e.g. `127.0.0.1`),
+/// not the customer's host. Targets must be loopback.
+#[derive(Debug, Clone, Default)]
+pub struct IssuerRoutes {
+    mappings: Vec<Mapping>,
+}
+
+#[derive(Debug, Clone)]
+struct Mapping {
+    prefix: String,
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+    /// Path prefix without a trailing slash (`""` for a whole host).
+    path: String,
+    target: Url,
+    client: Client,
+    served_by: ServedBy,
+}
+
+/// Where one URL is fetched from.
+#[derive(Debug)]
+pub(crate) enum Route<'a> {
+    S3(S3Object),
+    Mapped {
+        url: Url,
+        client: &'a Client,
+        served_by: &'a ServedBy,
+    },
+}
+
+impl IssuerRoutes {
+    /// An empty table: only S3 URLs resolve.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Maps every URL starting with `prefix` (an `https://` URL, matched on whole path
+    /// segments; the longest matching prefix wins) to the same remaining path under
+    /// `target` (`https://` or `http://` on a loopback address). `ca_pem` holds the CA
+    /// certificate(s) trusted for an HTTPS target; without it no certificate is trusted.
+    ///
+    /// # Errors
+    /// Bad URLs, a non-loopback target, a duplicate prefix, unparsable PEM, or a CA for a
+    /// plain HTTP target.
+    pub fn add_mapping(
+        &mut self,
+        prefix: &str,
+        target: &str,
+        ca_pem: Option<&str>,
+    ) -> Result<&mut Self, RouteConfigError> {
+        let bad_prefix = |reason: &str| RouteConfigError::InvalidPrefix {
+            prefix: prefix.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let bad_target = |reason: &str| RouteConfigError::InvalidTarget {
+            target: target.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let prefix_url = Url::parse(prefix).map_err(|e| bad_prefix(&e.to_string()))?;
+        if prefix_url.scheme() != "https" {
+            return Err(bad_prefix("issuer URLs are https (AWS requires it)"));
+        }
+        let host = prefix_url
+            .host_str()
+            .ok_or_else(|| bad_prefix("no host"))?
+            .to_owned();
+        let path = prefix_url.path().trim_end_matches('/').to_owned();
+        let port = prefix_url.port_or_known_default();
+        if self
+            .mappings
+            .iter()
+            .any(|m| m.host == host && m.port == port && m.path == path)
+        {
+            return Err(RouteConfigError::DuplicatePrefix {
+                prefix: prefix.to_owned(),
+            });
+        }
+
+        let mut target_url = Url::parse(target).map_err(|e| bad_target(&e.to_string()))?;
+        let plain = match target_url.scheme() {
+            "https" => false,
+            "http" => true,
+            _ => return Err(bad_target("the scheme must be https or http")),
+        };
+        if !is_loopback(&target_url) {
+            return Err(bad_target(
+                "targets must be loopback (127.0.0.0/8, ::1, localhost): irsa-lab never contacts other machines",
+            ));
+        }
+        let trimmed = target_url.path().trim_end_matches('/').to_owned();
+        target_url.set_path(&trimmed);
+        target_url.set_query(None);
+        target_url.set_fragment(None);
+
+        let mut builder = Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            // Redirects are followed by the fetcher so each hop is routed again.
+            .redirect(redirect::Policy::none())
+            // A proxy from the environment could carry the request off the machine.
+            .no_proxy();
+        let served_by = match (plain, ca_pem) {
+            (true, Some(_)) => return Err(bad_target("a CA certificate needs an https target")),
+            (true, None) => ServedBy::PlainHttp,
+            // No CA: nothing is trusted, every handshake fails. Useful to reproduce an
+            // untrusted certificate; the empty thumbprint is never reported.
+            (false, None) => ServedBy::CustomCa {
+                sha1_thumbprint: String::new(),
+            },
+            (false, Some(pem)) => {
+                let ders = parse_pem(prefix, pem)?;
+                let sha1_thumbprint = ders.first().map(|der| hex::encode(Sha1::digest(der)));
+                for der in &ders {
+                    let cert =
+                        Certificate::from_der(der).map_err(|e| RouteConfigError::InvalidCa {
+                            prefix: prefix.to_owned(),
+                            reason: e.to_string(),
+                        })?;
+                    builder = builder.add_root_certificate(cert);
+                }
+                ServedBy::CustomCa {
+                    sha1_thumbprint: sha1_thumbprint.unwrap_or_default(),
+                }
+            }
+        };
+        let client = builder.build().map_err(|source| RouteConfigError::Client {
+            prefix: prefix.to_owned(),
+            source,
+        })?;
+        self.mappings.push(Mapping {
+            prefix: prefix.to_owned(),
+            scheme: prefix_url.scheme().to_owned(),
+            host,
+            port,
+            path,
+            target: target_url,
+            client,
+            served_by,
+        });
+        Ok(self)
+    }
+
+    /// The route for a customer-facing URL: a mapping (longest prefix), else S3, else
+    /// an error that names the host. Only `https` URLs are accepted.
+    pub(crate) fn route(&self, url: &Url) -> Result<Route<'_>, FetchError> {
+        if url.scheme() != "https" {
+            return Err(FetchError::NotHttps {
+                url: url.to_string(),
+            });
+        }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let port = url.port_or_known_default();
+        let best = self
+            .mappings
+            .iter()
+            .filter(|m| m.scheme == url.scheme() && m.host == host && m.port == port)
+            .filter(|m| path_has_prefix(url.path(), &m.path))
+            .max_by_key(|m| m.path.len());
+        if let Some(mapping) = best {
+            let rest = &url.path()[mapping.path.len()..];
+            let mut mapped = mapping.target.clone();
+            let path = format!("{}{}", mapping.target.path().trim_end_matches('/'), rest);
+            mapped.set_path(if path.is_empty() { "/" } else { &path });
+            mapped.set_query(url.query());
+            tracing::debug!(%url, target = %mapped, prefix = %mapping.prefix, "issuer URL mapped");
+            return Ok(Route::Mapped {
+                url: mapped,
+                client: &mapping.client,
+                served_by: &mapping.served_by,
+            });
+        }
+        if let Some(object) = s3_object(url) {
+            return Ok(Route::S3(object));
+        }
+        if is_aws_host(&host) {
+            return Err(FetchError::AwsHost { host });
+        }
+        Err(FetchError::Unroutable { host })
+    }
+}
+
+/// True when `path` is `prefix` or continues it with a new segment.
+fn path_has_prefix(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+fn parse_pem(prefix: &str, pem: &str) -> Result<Vec<Vec<u8>>, RouteConfigError> {
+    let invalid = |reason: String| RouteConfigError::InvalidCa {
+        prefix: prefix.to_owned(),
+        reason,
+    };
+    let ders = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|cert| cert.map(|c| c.as_ref().to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))?;
+    if ders.is_empty() {
+        return Err(invalid("no CERTIFICATE block found".to_owned()));
+    }
+    Ok(ders)
+}
