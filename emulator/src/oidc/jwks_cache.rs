@@ -203,3 +203,314 @@ fn lookup(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::oidc::{AnonymousGetError, FetchError, IssuerFieldCheck};
+
+    const ISS: &str = "https://s3.us-east-1.amazonaws.com/oidc-test";
+    const BUCKET: &str = "oidc-test";
+    const DISCOVERY: &str = ".well-known/openid-configuration";
+    const JWKS: &str = "keys.json";
+
+    /// An in-memory bucket store that counts reads of the JWKS.
+    #[derive(Debug, Default)]
+    struct FakeS3 {
+        objects: Mutex<HashMap<String, Result<Bytes, AnonymousGetError>>>,
+        jwks_reads: Mutex<usize>,
+    }
+
+    impl FakeS3 {
+        fn put(&self, key: &str, value: Result<&str, AnonymousGetError>) {
+            self.objects.lock().unwrap().insert(
+                key.to_owned(),
+                value.map(|body| Bytes::from(body.to_owned())),
+            );
+        }
+
+        fn publish(&self, kids: &[Option<&str>]) {
+            let discovery = serde_json::json!({
+                "issuer": ISS,
+                "jwks_uri": format!("{ISS}/{JWKS}"),
+                "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            });
+            self.put(DISCOVERY, Ok(&discovery.to_string()));
+            let keys: Vec<_> = kids
+                .iter()
+                .map(|kid| match kid {
+                    Some(kid) => serde_json::json!({"kty": "RSA", "kid": kid, "n": format!("n-{kid}"), "e": "AQAB"}),
+                    None => serde_json::json!({"kty": "RSA", "n": "n-none", "e": "AQAB"}),
+                })
+                .collect();
+            self.put(JWKS, Ok(&serde_json::json!({ "keys": keys }).to_string()));
+        }
+
+        fn jwks_reads(&self) -> usize {
+            *self.jwks_reads.lock().unwrap()
+        }
+    }
+
+    impl AnonymousObjects for FakeS3 {
+        fn get_anonymous(&self, bucket: &str, key: &str) -> Result<Bytes, AnonymousGetError> {
+            if bucket != BUCKET {
+                return Err(AnonymousGetError::NoSuchBucket);
+            }
+            if key == JWKS {
+                *self.jwks_reads.lock().unwrap() += 1;
+            }
+            self.objects
+                .lock()
+                .unwrap()
+                .get(key)
+                .cloned()
+                .unwrap_or(Err(AnonymousGetError::NoSuchKey))
+        }
+    }
+
+    fn cache(s3: &Arc<FakeS3>, clock: &Arc<ManualClock>) -> JwksCache {
+        cache_with(s3, clock, OidcSettings::default())
+    }
+
+    fn cache_with(s3: &Arc<FakeS3>, clock: &Arc<ManualClock>, settings: OidcSettings) -> JwksCache {
+        JwksCache::new(settings, IssuerRoutes::new(), s3.clone(), clock.clone())
+    }
+
+    fn setup() -> (Arc<FakeS3>, Arc<ManualClock>) {
+        (
+            Arc::new(FakeS3::default()),
+            Arc::new(ManualClock::at_unix(1_700_000_000)),
+        )
+    }
+
+    #[tokio::test]
+    async fn finds_the_key_and_caches_it_for_the_ttl() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let cache = cache(&s3, &clock);
+        let found = cache.key_for(ISS, "a").await.unwrap();
+        assert_eq!(found.jwk.n.as_deref(), Some("n-a"));
+        assert_eq!(found.served_by, ServedBy::WellKnownCa);
+        assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+
+        // The bucket changes, but within the TTL the cached keys are served.
+        s3.publish(&[Some("b")]);
+        clock.advance(Duration::from_secs(3599));
+        assert!(cache.key_for(ISS, "a").await.is_ok());
+        assert_eq!(s3.jwks_reads(), 1);
+
+        // At the TTL the entry expires and the new JWKS is fetched.
+        clock.advance(Duration::from_secs(1));
+        let err = cache.key_for(ISS, "a").await.unwrap_err();
+        assert!(
+            matches!(err, KeyRetrievalError::NoMatchingKey { .. }),
+            "{err:?}"
+        );
+        assert_eq!(s3.jwks_reads(), 2);
+        assert!(cache.key_for(ISS, "b").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_refetches_only_after_the_interval() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let cache = cache(&s3, &clock);
+        cache.key_for(ISS, "a").await.unwrap();
+
+        // Signer rotated to b before the JWKS lists it: the refetch is allowed only after
+        // the interval, so republishing in between is not seen yet.
+        clock.advance(Duration::from_secs(60));
+        s3.publish(&[Some("a"), Some("b")]);
+        let err = cache.key_for(ISS, "b").await.unwrap_err();
+        assert!(
+            matches!(err, KeyRetrievalError::NoMatchingKey { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("next at"), "{err}");
+        assert_eq!(s3.jwks_reads(), 1);
+
+        clock.advance(Duration::from_secs(239));
+        assert!(cache.key_for(ISS, "b").await.is_err());
+        assert_eq!(s3.jwks_reads(), 1);
+
+        clock.advance(Duration::from_secs(1));
+        let found = cache.key_for(ISS, "b").await.unwrap();
+        assert_eq!(found.jwk.n.as_deref(), Some("n-b"));
+        assert_eq!(s3.jwks_reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refetch_that_finds_no_key_throttles_the_next_one() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let cache = cache(&s3, &clock);
+        cache.key_for(ISS, "a").await.unwrap();
+        clock.advance(Duration::from_secs(300));
+        assert!(cache.key_for(ISS, "b").await.is_err());
+        assert_eq!(s3.jwks_reads(), 2);
+        clock.advance(Duration::from_secs(10));
+        s3.publish(&[Some("b")]);
+        assert!(cache.key_for(ISS, "b").await.is_err());
+        assert_eq!(s3.jwks_reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn failed_refetch_keeps_serving_cached_keys() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let cache = cache(&s3, &clock);
+        cache.key_for(ISS, "a").await.unwrap();
+
+        s3.put(JWKS, Err(AnonymousGetError::AccessDenied));
+        clock.advance(Duration::from_secs(600));
+        let err = cache.key_for(ISS, "b").await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                KeyRetrievalError::Jwks {
+                    source: FetchError::S3 {
+                        source: AnonymousGetError::AccessDenied,
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(s3.jwks_reads(), 2);
+        let found = cache.key_for(ISS, "a").await.unwrap();
+        assert_eq!(found.jwk.n.as_deref(), Some("n-a"));
+        assert_eq!(s3.jwks_reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn empty_kid_matches_only_an_empty_kid_field() {
+        let (s3, clock) = setup();
+        s3.publish(&[None, Some("x")]);
+        let cache = cache(&s3, &clock);
+        let err = cache.key_for(ISS, "").await.unwrap_err();
+        match &err {
+            KeyRetrievalError::NoMatchingKey { kid, published, .. } => {
+                assert_eq!(kid, "");
+                assert_eq!(published, &vec![None, Some("x".to_owned())]);
+            }
+            other => panic!("expected NoMatchingKey, got {other:?}"),
+        }
+        assert!(err.to_string().contains("<key without kid>"), "{err}");
+
+        s3.publish(&[None, Some("")]);
+        cache.invalidate(ISS);
+        let found = cache.key_for(ISS, "").await.unwrap();
+        assert_eq!(found.jwk.kid.as_deref(), Some(""));
+    }
+
+    #[tokio::test]
+    async fn private_discovery_document_is_a_retrieval_error() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        s3.put(DISCOVERY, Err(AnonymousGetError::AccessDenied));
+        let cache = cache(&s3, &clock);
+        let err = cache.key_for(ISS, "a").await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                KeyRetrievalError::Discovery {
+                    source: FetchError::S3 {
+                        source: AnonymousGetError::AccessDenied,
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not public"), "{err}");
+        // Failures are not cached: fixing the ACL works on the next call.
+        s3.publish(&[Some("a")]);
+        assert!(cache.key_for(ISS, "a").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn invalidate_and_clear_force_a_fetch() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let cache = cache(&s3, &clock);
+        cache.key_for(ISS, "a").await.unwrap();
+        cache.invalidate(ISS);
+        cache.key_for(ISS, "a").await.unwrap();
+        assert_eq!(s3.jwks_reads(), 2);
+        cache.clear();
+        cache.key_for(ISS, "a").await.unwrap();
+        assert_eq!(s3.jwks_reads(), 3);
+    }
+
+    #[tokio::test]
+    async fn issuer_field_mismatch_warns_or_fails_by_setting() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let discovery =
+            serde_json::json!({"issuer": format!("{ISS}/"), "jwks_uri": format!("{ISS}/{JWKS}")});
+        s3.put(DISCOVERY, Ok(&discovery.to_string()));
+
+        let found = cache(&s3, &clock).key_for(ISS, "a").await.unwrap();
+        assert!(
+            found.warnings.iter().any(|w| w.contains("declares issuer")),
+            "{:?}",
+            found.warnings
+        );
+        assert!(
+            found
+                .warnings
+                .iter()
+                .any(|w| w.contains("subject_types_supported")),
+            "{:?}",
+            found.warnings
+        );
+
+        let strict = OidcSettings {
+            issuer_field_check: IssuerFieldCheck::Strict,
+            ..OidcSettings::default()
+        };
+        let err = cache_with(&s3, &clock, strict)
+            .key_for(ISS, "a")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, KeyRetrievalError::IssuerMismatch { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn trailing_slash_issuer_uses_one_slash_before_well_known() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let found = cache(&s3, &clock)
+            .key_for(&format!("{ISS}/"), "a")
+            .await
+            .unwrap();
+        assert!(found.warnings.iter().any(|w| w.contains("declares issuer")));
+    }
+
+    #[tokio::test]
+    async fn non_https_issuer_is_rejected_without_fetching() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        let err = cache(&s3, &clock)
+            .key_for("http://s3.amazonaws.com/oidc-test", "a")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, KeyRetrievalError::InvalidIssuer { .. }),
+            "{err:?}"
+        );
+        assert_eq!(s3.jwks_reads(), 0);
+    }
+}

@@ -249,3 +249,210 @@ fn parse_pem(prefix: &str, pem: &str) -> Result<Vec<Vec<u8>>, RouteConfigError> 
     }
     Ok(ders)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes() -> IssuerRoutes {
+        let mut routes = IssuerRoutes::new();
+        routes
+            .add_mapping("https://oidc.example.com", "http://127.0.0.1:8080/x/", None)
+            .unwrap()
+            .add_mapping(
+                "https://oidc.example.com/deep",
+                "http://127.0.0.1:9090",
+                None,
+            )
+            .unwrap()
+            .add_mapping(
+                "https://d111111abcdef8.cloudfront.net/o7k/",
+                "https://localhost:6443",
+                None,
+            )
+            .unwrap()
+            .add_mapping("https://s3.amazonaws.com/mapped", "http://[::1]:7000", None)
+            .unwrap();
+        routes
+    }
+
+    /// `Some(target)` for a mapping, `None` for S3; panics on errors (asserted elsewhere).
+    fn target(routes: &IssuerRoutes, url: &str) -> Option<String> {
+        match routes.route(&Url::parse(url).unwrap()).unwrap() {
+            Route::Mapped { url, .. } => Some(url.to_string()),
+            Route::S3(_) => None,
+        }
+    }
+
+    #[test]
+    fn mappings_rewrite_to_the_target_and_longest_prefix_wins() {
+        let routes = routes();
+        let cases = [
+            (
+                "https://oidc.example.com/.well-known/openid-configuration",
+                "http://127.0.0.1:8080/x/.well-known/openid-configuration",
+            ),
+            ("https://oidc.example.com", "http://127.0.0.1:8080/x/"),
+            (
+                "https://OIDC.example.com:443/keys?a=1",
+                "http://127.0.0.1:8080/x/keys?a=1",
+            ),
+            (
+                "https://oidc.example.com/deep/keys.json",
+                "http://127.0.0.1:9090/keys.json",
+            ),
+            ("https://oidc.example.com/deep", "http://127.0.0.1:9090/"),
+            // Whole segments only: /deeper is not under /deep.
+            (
+                "https://oidc.example.com/deeper/k",
+                "http://127.0.0.1:8080/x/deeper/k",
+            ),
+            (
+                "https://d111111abcdef8.cloudfront.net/o7k/openid/v1/jwks",
+                "https://localhost:6443/openid/v1/jwks",
+            ),
+            // An explicit mapping beats the built-in S3 rule.
+            ("https://s3.amazonaws.com/mapped/k", "http://[::1]:7000/k"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(target(&routes, url).as_deref(), Some(expected), "{url}");
+        }
+    }
+
+    #[test]
+    fn s3_urls_route_to_the_fake_s3() {
+        let routes = routes();
+        match routes
+            .route(&Url::parse("https://b.s3.us-east-1.amazonaws.com/o7k/keys.json").unwrap())
+            .unwrap()
+        {
+            Route::S3(object) => {
+                assert_eq!(object.bucket, "b");
+                assert_eq!(object.key, "o7k/keys.json");
+            }
+            other => panic!("expected S3, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unmapped_hosts_are_unroutable_with_a_hint() {
+        let routes = routes();
+        for url in [
+            "https://d111111abcdef8.cloudfront.net/other/keys",
+            "https://oidc.example.com.evil.test/k",
+            "https://oidc.example.com:8443/k",
+            "https://kubernetes.default.svc/openid/v1/jwks",
+        ] {
+            let error = routes.route(&Url::parse(url).unwrap()).unwrap_err();
+            assert!(
+                matches!(error, FetchError::Unroutable { .. }),
+                "{url}: {error:?}"
+            );
+            let text = error.to_string();
+            assert!(text.contains("no route for host"), "{text}");
+            assert!(text.contains("never contacts the internet"), "{text}");
+        }
+    }
+
+    #[test]
+    fn non_s3_amazonaws_hosts_are_never_contacted() {
+        let routes = routes();
+        for url in [
+            "https://sts.amazonaws.com/",
+            "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+            "https://iam.amazonaws.com/",
+        ] {
+            let error = routes.route(&Url::parse(url).unwrap()).unwrap_err();
+            assert!(
+                matches!(error, FetchError::AwsHost { .. }),
+                "{url}: {error:?}"
+            );
+            assert!(error.to_string().contains("never contacts real AWS"));
+        }
+    }
+
+    #[test]
+    fn plain_http_customer_urls_are_refused() {
+        let error = routes()
+            .route(&Url::parse("http://oidc.example.com/k").unwrap())
+            .unwrap_err();
+        assert!(matches!(error, FetchError::NotHttps { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn invalid_mappings_are_rejected() {
+        let mut routes = IssuerRoutes::new();
+        let err = routes
+            .add_mapping("http://x.example", "http://127.0.0.1:1", None)
+            .unwrap_err();
+        assert!(
+            matches!(err, RouteConfigError::InvalidPrefix { .. }),
+            "{err:?}"
+        );
+        let err = routes
+            .add_mapping("https://x.example", "http://10.0.0.1:1", None)
+            .unwrap_err();
+        assert!(
+            matches!(err, RouteConfigError::InvalidTarget { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("loopback"));
+        let err = routes
+            .add_mapping("https://x.example", "ftp://127.0.0.1", None)
+            .unwrap_err();
+        assert!(
+            matches!(err, RouteConfigError::InvalidTarget { .. }),
+            "{err:?}"
+        );
+        let err = routes
+            .add_mapping("https://x.example", "https://127.0.0.1", Some("not pem"))
+            .unwrap_err();
+        assert!(matches!(err, RouteConfigError::InvalidCa { .. }), "{err:?}");
+        let err = routes
+            .add_mapping("https://x.example", "http://127.0.0.1", Some("pem"))
+            .unwrap_err();
+        assert!(
+            matches!(err, RouteConfigError::InvalidTarget { .. }),
+            "{err:?}"
+        );
+        routes
+            .add_mapping("https://x.example/a", "http://127.0.0.1", None)
+            .unwrap();
+        let err = routes
+            .add_mapping("https://x.example/a/", "http://127.0.0.2", None)
+            .unwrap_err();
+        assert!(
+            matches!(err, RouteConfigError::DuplicatePrefix { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn ca_mapping_reports_the_sha1_thumbprint_of_the_ca() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let mut routes = IssuerRoutes::new();
+        routes
+            .add_mapping(
+                "https://x.example",
+                "https://127.0.0.1:6443",
+                Some(&ca.pem()),
+            )
+            .unwrap();
+        let expected = hex::encode(Sha1::digest(ca.der()));
+        match routes
+            .route(&Url::parse("https://x.example/k").unwrap())
+            .unwrap()
+        {
+            Route::Mapped { served_by, .. } => assert_eq!(
+                served_by,
+                &ServedBy::CustomCa {
+                    sha1_thumbprint: expected
+                }
+            ),
+            other => panic!("expected a mapping, got {other:?}"),
+        }
+    }
+}
