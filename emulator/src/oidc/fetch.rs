@@ -234,17 +234,11 @@ fn is_redirect(status: StatusCode) -> bool {
 }
 
 /// Names a reqwest failure: TLS problems are told apart from other connect errors by
-/// finding rustls' error in the source chain.
+/// finding rustls' error in the source chain (hyper nests it inside `io::Error`s).
 fn classify(url: &str, error: &reqwest::Error) -> FetchError {
     let mut source = error.source();
     while let Some(cause) = source {
-        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
-            cause
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(tls) = tls {
+        if let Some(tls) = find_rustls(cause) {
             return FetchError::Tls {
                 url: url.to_owned(),
                 detail: tls.to_string(),
@@ -264,6 +258,15 @@ fn classify(url: &str, error: &reqwest::Error) -> FetchError {
             detail,
         }
     }
+}
+
+/// `io::Error::source` skips the error it wraps, so wrapped errors are opened by hand.
+fn find_rustls<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_rustls(inner)
 }
 
 fn chain(error: &reqwest::Error) -> String {
