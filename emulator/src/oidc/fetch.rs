@@ -22,13 +22,14 @@ pub enum FetchError {
     #[error("{url} is not https (AWS only fetches issuer documents over https)")]
     NotHttps { url: String },
     #[error(
-        "no route for host {host}: map it with an issuer route mapping (IssuerRoutes::add_mapping) \
-         to a local endpoint, or host the issuer in the fake S3 (irsa-lab never contacts the internet)"
+        "no route for host {host}: map it with --map-issuer PREFIX=TARGET (issuerMappings in a \
+         state file) to a local endpoint, or host the issuer in the fake S3 (irsa-lab never \
+         contacts the internet)"
     )]
     Unroutable { host: String },
     #[error(
         "no route for host {host}: it is an AWS endpoint other than S3 and irsa-lab never contacts \
-         real AWS (map it with an issuer route mapping if a local server should play it)"
+         real AWS (map it with --map-issuer if a local server should play it)"
     )]
     AwsHost { host: String },
     #[error("S3 object s3://{bucket}/{key} could not be read anonymously: {source}")]

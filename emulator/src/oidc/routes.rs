@@ -77,8 +77,8 @@ impl IssuerRoutes {
     /// certificate(s) trusted for an HTTPS target; without it no certificate is trusted.
     ///
     /// # Errors
-    /// Bad URLs, a non-loopback target, a duplicate prefix, unparsable PEM, or a CA for a
-    /// plain HTTP target.
+    /// Bad URLs, a non-loopback target, a duplicate prefix, or unparsable PEM (a CA given
+    /// for a plain `http://` target is ignored).
     pub fn add_mapping(
         &mut self,
         prefix: &str,
@@ -137,8 +137,9 @@ impl IssuerRoutes {
             // A proxy from the environment could carry the request off the machine.
             .no_proxy();
         let served_by = match (plain, ca_pem) {
-            (true, Some(_)) => return Err(bad_target("a CA certificate needs an https target")),
-            (true, None) => ServedBy::PlainHttp,
+            // A CA means nothing over plain HTTP; `serve --issuer-ca` applies one CA to
+            // every mapping, so it is ignored here rather than refused.
+            (true, _) => ServedBy::PlainHttp,
             // No CA: nothing is trusted, every handshake fails. Useful to reproduce an
             // untrusted certificate; the empty thumbprint is never reported.
             (false, None) => ServedBy::CustomCa {
@@ -408,13 +409,17 @@ mod tests {
             .add_mapping("https://x.example", "https://127.0.0.1", Some("not pem"))
             .unwrap_err();
         assert!(matches!(err, RouteConfigError::InvalidCa { .. }), "{err:?}");
-        let err = routes
-            .add_mapping("https://x.example", "http://127.0.0.1", Some("pem"))
-            .unwrap_err();
-        assert!(
-            matches!(err, RouteConfigError::InvalidTarget { .. }),
-            "{err:?}"
-        );
+        // A CA for a plain-HTTP target is ignored (one `--issuer-ca` serves all mappings).
+        routes
+            .add_mapping("https://x.example", "http://127.0.0.1", Some("not pem"))
+            .unwrap();
+        match routes
+            .route(&Url::parse("https://x.example/k").unwrap())
+            .unwrap()
+        {
+            Route::Mapped { served_by, .. } => assert_eq!(served_by, &ServedBy::PlainHttp),
+            other => panic!("expected a mapping, got {other:?}"),
+        }
         routes
             .add_mapping("https://x.example/a", "http://127.0.0.1", None)
             .unwrap();
