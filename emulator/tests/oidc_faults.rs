@@ -241,6 +241,39 @@ async fn redirect_loop_is_detected() {
 }
 
 #[tokio::test]
+async fn redirect_chains_stop_after_the_limit() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        DISCOVERY_PATH,
+        ResponseTemplate::new(302).insert_header("Location", "/o7k/hop/0"),
+    )
+    .await;
+    // Every hop is a new URL (no loop), so only the hop limit ends the chain.
+    for hop in 0..10 {
+        serve(
+            &server,
+            &format!("/o7k/hop/{hop}"),
+            ResponseTemplate::new(302).insert_header("Location", format!("/o7k/hop/{}", hop + 1)),
+        )
+        .await;
+    }
+    let err = lookup_error(&server).await;
+    assert!(
+        matches!(
+            err,
+            KeyRetrievalError::Discovery {
+                source: FetchError::TooManyRedirects { max: 5, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 6, "the first request and 5 redirects");
+}
+
+#[tokio::test]
 async fn redirects_are_followed_and_routed_again() {
     let server = MockServer::start().await;
     serve(

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::AnonymousObjects;
 use super::discovery::{Discovered, discover};
@@ -119,8 +120,10 @@ impl JwksCache {
         let next_allowed = last_attempt + settings.refetch_interval;
         if now < next_allowed {
             let detail = format!(
-                "cached keys fetched at {}; an unknown kid refetches at most every {:?}, next at {}",
-                entry.fetched_at, settings.refetch_interval, next_allowed
+                "cached keys fetched at {}; an unknown kid refetches at most every {} s, next at {}",
+                rfc3339(entry.fetched_at),
+                settings.refetch_interval.as_secs(),
+                rfc3339(next_allowed)
             );
             return lookup(&entry.discovered, iss, kid, detail);
         }
@@ -181,6 +184,10 @@ impl JwksCache {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
 fn lookup(
@@ -497,6 +504,24 @@ mod tests {
             .await
             .unwrap();
         assert!(found.warnings.iter().any(|w| w.contains("declares issuer")));
+    }
+
+    #[tokio::test]
+    async fn oversized_s3_object_is_refused() {
+        let (s3, clock) = setup();
+        s3.publish(&[Some("a")]);
+        s3.put(JWKS, Ok(&" ".repeat(64 * 1024 + 1)));
+        let err = cache(&s3, &clock).key_for(ISS, "a").await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                KeyRetrievalError::Jwks {
+                    source: FetchError::TooLarge { limit: 65536, .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]
