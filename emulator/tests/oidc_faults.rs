@@ -488,3 +488,58 @@ mod https {
         }
     }
 }
+
+/// A server that streams the JWKS with chunked encoding (no Content-Length), so only the
+/// running byte count can stop it.
+#[tokio::test]
+async fn chunked_body_is_cut_off_at_the_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if String::from_utf8_lossy(&head).starts_with(&format!("GET {DISCOVERY_PATH} ")) {
+                    let body = discovery().to_string();
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tcp.write_all(response.as_bytes()).await;
+                    return;
+                }
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                // Up to 1 MiB in 16 KiB chunks; the client must hang up long before.
+                let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+                for _ in 0..64 {
+                    if tcp.write_all(chunk.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = tcp.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    let err = cache_for(&base, None).key_for(ISS, "k1").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KeyRetrievalError::Jwks {
+                source: FetchError::TooLarge { limit: 65536, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
