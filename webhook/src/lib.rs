@@ -1,1 +1,4 @@
 //! Drop-in Rust replacement for amazon-eks-pod-identity-webhook. (In progress.)
+
+pub mod server;
+pub mod sources;
