@@ -6,3 +6,4 @@ pub mod configmap;
 pub mod rate_limit;
 pub mod sa_lookup;
 pub mod sa_store;
+pub mod kube_watch;
