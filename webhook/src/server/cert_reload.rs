@@ -141,6 +141,34 @@ impl ReloadingCert {
         }))
     }
 
+    /// A fixed certificate from PEM bytes (in-cluster mode: the pair lives in memory).
+    /// Its watcher would find no files, so none should be spawned.
+    pub fn from_pem(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Arc<Self>, CertLoadError> {
+        let certified = parse_pair(cert_pem, key_pem, &provider).map_err(|e| match e {
+            PairError::NoCertificate => CertLoadError::NoCertificate(PathBuf::from("<in-memory>")),
+            PairError::Key(reason) => CertLoadError::Key {
+                path: PathBuf::from("<in-memory>"),
+                reason,
+            },
+            PairError::Pair(reason) => CertLoadError::Pair {
+                cert: PathBuf::from("<in-memory>"),
+                key: PathBuf::from("<in-memory>"),
+                reason,
+            },
+        })?;
+        Ok(Arc::new(Self {
+            current: RwLock::new(Arc::new(certified)),
+            cert_path: PathBuf::new(),
+            key_path: PathBuf::new(),
+            provider,
+            loaded: RwLock::new(Vec::new()),
+        }))
+    }
+
     /// Re-reads the files; swaps the certificate if they changed and are valid.
     /// Returns `Ok(true)` when a new certificate was installed.
     pub fn reload(&self) -> Result<bool, CertLoadError> {

@@ -11,9 +11,9 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::watcher::{self, Event};
 use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 
 use super::configmap::{ConfigMapEvent, ConfigMapState};
 use super::sa_lookup::SaFetcher;
@@ -59,14 +59,18 @@ pub async fn client(kubeconfig: &str, kube_api: &str) -> Result<kube::Client, Cl
                 source,
             })?
     } else if !kube_api.is_empty() {
-        let uri = kube_api.parse().map_err(|_| ClientError::KubeApi(kube_api.to_owned()))?;
+        let uri = kube_api
+            .parse()
+            .map_err(|_| ClientError::KubeApi(kube_api.to_owned()))?;
         kube::Config::new(uri)
     } else {
         kube::Config::infer().await?
     };
     if !kubeconfig.is_empty() && !kube_api.is_empty() {
         // Like client-go's BuildConfigFromFlags: the master URL overrides the kubeconfig's.
-        config.cluster_url = kube_api.parse().map_err(|_| ClientError::KubeApi(kube_api.to_owned()))?;
+        config.cluster_url = kube_api
+            .parse()
+            .map_err(|_| ClientError::KubeApi(kube_api.to_owned()))?;
     }
     Ok(kube::Client::try_from(config)?)
 }
@@ -173,11 +177,18 @@ impl KubeSaFetcher {
 }
 
 impl SaFetcher for KubeSaFetcher {
-    fn fetch(&self, namespace: &str, name: &str) -> BoxFuture<'static, Result<Option<SaObject>, String>> {
+    fn fetch(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> BoxFuture<'static, Result<Option<SaObject>, String>> {
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
         let name = name.to_owned();
         async move {
-            let meta = api.get_metadata_opt(&name).await.map_err(|e| e.to_string())?;
+            let meta = api
+                .get_metadata_opt(&name)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(meta.and_then(|m| sa_object(m.metadata)))
         }
         .boxed()
