@@ -1,0 +1,46 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::{ConfigMapIdentities, ContainerCredentialsIdentities};
+
+/// A ServiceAccount as the webhook sees it: only annotations with the prefix are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceAccountInfo {
+    pub namespace: String,
+    pub name: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Where identities come from: the SA cache, the ConfigMap, the container-credentials file.
+pub trait IdentitySources: Send + Sync {
+    /// The ServiceAccount, `None` when it does not exist (after any grace period).
+    fn service_account<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, Option<ServiceAccountInfo>>;
+    fn configmap(&self) -> Arc<ConfigMapIdentities>;
+    fn container_credentials(&self) -> Arc<ContainerCredentialsIdentities>;
+}
+
+/// Fixed sources: offline mode and tests.
+#[derive(Debug, Clone, Default)]
+pub struct StaticSources {
+    pub service_accounts: Vec<ServiceAccountInfo>,
+    pub configmap: Arc<ConfigMapIdentities>,
+    pub container_credentials: Arc<ContainerCredentialsIdentities>,
+}
+
+impl IdentitySources for StaticSources {
+    fn service_account<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, Option<ServiceAccountInfo>> {
+        let found = self.service_accounts.iter().find(|sa| sa.namespace == namespace && sa.name == name).cloned();
+        async move { found }.boxed()
+    }
+
+    fn configmap(&self) -> Arc<ConfigMapIdentities> {
+        self.configmap.clone()
+    }
+
+    fn container_credentials(&self) -> Arc<ContainerCredentialsIdentities> {
+        self.container_credentials.clone()
+    }
+}
