@@ -28,14 +28,24 @@ struct Histogram {
     count: AtomicU64,
 }
 
+/// A probe read at scrape time (e.g. "has the SA cache seen a role ARN").
+pub type UsedProbe = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// The webhook's metrics registry.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Metrics {
     requests: RwLock<BTreeMap<(String, String, u16), Arc<AtomicU64>>>,
     latencies: RwLock<BTreeMap<(String, String), Arc<Histogram>>>,
     pods: RwLock<BTreeMap<String, Arc<AtomicU64>>>,
     missing_sa: AtomicU64,
     used: AtomicU64,
+    used_probe: RwLock<Option<UsedProbe>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
 }
 
 fn get_or_insert<K: Ord + Clone, V: Default>(map: &RwLock<BTreeMap<K, Arc<V>>>, key: K) -> Arc<V> {
@@ -91,8 +101,22 @@ impl Metrics {
         self.used.store(1, Ordering::Relaxed);
     }
 
+    /// Sets `pod_identity_webhook_used` from `probe` at each scrape (e.g. `SaStore::any_role_arn`).
+    pub fn set_used_probe(&self, probe: UsedProbe) {
+        *self.used_probe.write().unwrap_or_else(|p| p.into_inner()) = Some(probe);
+    }
+
     /// Renders every series in the Prometheus text exposition format.
     pub fn render(&self) -> String {
+        if let Some(probe) = self
+            .used_probe
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && probe()
+        {
+            self.set_used();
+        }
         let mut out = String::new();
         out.push_str("# HELP http_request_count Counter of requests broken out for each verb, path, and response code.\n# TYPE http_request_count counter\n");
         for ((verb, path, code), v) in self
@@ -211,5 +235,16 @@ mod tests {
         assert!(text.contains("pod_identity_webhook_pod_count{method=\"sts\"} 1"));
         assert!(text.contains("pod_identity_webhook_missing_sa_count 1"));
         assert!(text.contains("pod_identity_webhook_used 1"));
+    }
+
+    #[test]
+    fn used_follows_the_probe() {
+        let m = Metrics::new();
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let f = Arc::clone(&flag);
+        m.set_used_probe(Arc::new(move || f.load(Ordering::Relaxed)));
+        assert!(m.render().contains("pod_identity_webhook_used 0"));
+        flag.store(true, Ordering::Relaxed);
+        assert!(m.render().contains("pod_identity_webhook_used 1"));
     }
 }

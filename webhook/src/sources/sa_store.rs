@@ -78,6 +78,7 @@ pub struct SaStore {
     prefix: String,
     inner: RwLock<Inner>,
     synced: AtomicBool,
+    role_arn_seen: AtomicBool,
     changed: Notify,
 }
 
@@ -88,6 +89,7 @@ impl SaStore {
             prefix: format!("{annotation_prefix}/"),
             inner: RwLock::new(Inner::default()),
             synced: AtomicBool::new(false),
+            role_arn_seen: AtomicBool::new(false),
             changed: Notify::new(),
         })
     }
@@ -117,13 +119,10 @@ impl SaStore {
             .cloned()
     }
 
-    /// Whether any cached SA carries `<prefix>/role-arn` (for `pod_identity_webhook_used`).
+    /// Whether an SA with `<prefix>/role-arn` has ever been cached (`pod_identity_webhook_used`;
+    /// like the reference's gauge it is never reset).
     pub fn any_role_arn(&self) -> bool {
-        let key = format!("{}role-arn", self.prefix);
-        self.read()
-            .entries
-            .values()
-            .any(|e| e.annotations.iter().any(|(k, _)| **k == *key))
+        self.role_arn_seen.load(Ordering::Relaxed)
     }
 
     /// Resolves when the store changes (an apply or a completed relist).
@@ -184,6 +183,12 @@ impl SaStore {
             .filter(|(k, _)| k.starts_with(&self.prefix))
             .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
             .collect();
+        if annotations
+            .iter()
+            .any(|(k, _)| k.strip_prefix(self.prefix.as_str()) == Some("role-arn"))
+        {
+            self.role_arn_seen.store(true, Ordering::Relaxed);
+        }
         let name: Box<str> = obj.name.into_boxed_str();
         let entry = Arc::new(SaEntry {
             namespace: Arc::clone(&ns),
@@ -233,6 +238,26 @@ mod tests {
         assert_eq!(&*e.annotations[0].0, "eks.amazonaws.com/role-arn");
         assert!(s.get("default", "plain").is_some());
         assert!(s.get("other", "app").is_none());
+        assert!(s.any_role_arn());
+    }
+
+    #[test]
+    fn role_arn_seen_only_for_the_prefixed_key() {
+        let s = SaStore::new("eks.amazonaws.com");
+        s.apply(SaEvent::Apply(sa(
+            "ns",
+            "plain",
+            &[
+                ("other.io/role-arn", "x"),
+                ("eks.amazonaws.com/audience", "a"),
+            ],
+        )));
+        assert!(!s.any_role_arn());
+        s.apply(SaEvent::Apply(sa(
+            "ns",
+            "app",
+            &[("eks.amazonaws.com/role-arn", "arn")],
+        )));
         assert!(s.any_role_arn());
     }
 
