@@ -50,17 +50,28 @@ fn allow(api_version: &str, uid: &str, message: Option<String>) -> Value {
 /// webhook's failurePolicy is Ignore: a broken review must not block pods), with a
 /// `status.message` naming the problem; only a body without a usable `request.uid` is an
 /// error, because there is nothing to answer.
-pub async fn review(body: &[u8], sources: &dyn IdentitySources, cfg: &MutationConfig, rng: &mut (dyn rand::RngCore + Send)) -> Result<ReviewOutcome, ReviewError> {
+pub async fn review(
+    body: &[u8],
+    sources: &dyn IdentitySources,
+    cfg: &MutationConfig,
+    rng: &mut (dyn rand::RngCore + Send),
+) -> Result<ReviewOutcome, ReviewError> {
     let review: Value = serde_json::from_slice(body).map_err(|e| ReviewError(e.to_string()))?;
     let api_version = review["apiVersion"].as_str().unwrap_or_default().to_owned();
-    if !VERSIONS.contains(&api_version.as_str()) || review["kind"].as_str() != Some("AdmissionReview") {
+    if !VERSIONS.contains(&api_version.as_str())
+        || review["kind"].as_str() != Some("AdmissionReview")
+    {
         return Err(ReviewError(format!(
             "expected kind AdmissionReview with apiVersion admission.k8s.io/v1 or v1beta1, got kind {} apiVersion {}",
             review["kind"], review["apiVersion"]
         )));
     }
     let request = &review["request"];
-    let uid = request["uid"].as_str().filter(|u| !u.is_empty()).ok_or_else(|| ReviewError("request.uid is missing".into()))?.to_owned();
+    let uid = request["uid"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ReviewError("request.uid is missing".into()))?
+        .to_owned();
     let unchanged = |message: String| ReviewOutcome {
         response: allow(&api_version, &uid, Some(message.clone())),
         patch: Vec::new(),
@@ -70,20 +81,36 @@ pub async fn review(body: &[u8], sources: &dyn IdentitySources, cfg: &MutationCo
     };
     let pod = &request["object"];
     if !pod.is_object() || !pod["spec"].is_object() {
-        return Ok(unchanged("request.object is not a pod with a spec; allowed unchanged".into()));
+        return Ok(unchanged(
+            "request.object is not a pod with a spec; allowed unchanged".into(),
+        ));
     }
     if let Some(kind) = request["kind"]["kind"].as_str()
         && kind != "Pod"
     {
-        return Ok(unchanged(format!("request is for a {kind}, not a Pod; allowed unchanged")));
+        return Ok(unchanged(format!(
+            "request is for a {kind}, not a Pod; allowed unchanged"
+        )));
     }
 
-    let namespace = request["namespace"].as_str().or_else(|| pod["metadata"]["namespace"].as_str()).unwrap_or("default").to_owned();
-    let sa_name = pod["spec"]["serviceAccountName"].as_str().or_else(|| pod["spec"]["serviceAccount"].as_str()).unwrap_or("default").to_owned();
+    let namespace = request["namespace"]
+        .as_str()
+        .or_else(|| pod["metadata"]["namespace"].as_str())
+        .unwrap_or("default")
+        .to_owned();
+    let sa_name = pod["spec"]["serviceAccountName"]
+        .as_str()
+        .or_else(|| pod["spec"]["serviceAccount"].as_str())
+        .unwrap_or("default")
+        .to_owned();
     let sa = sources.service_account(&namespace, &sa_name).await;
     let pod_annotations: BTreeMap<String, String> = pod["metadata"]["annotations"]
         .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
         .unwrap_or_default();
     let mut warnings = Vec::new();
     let identity = resolve(
@@ -99,14 +126,22 @@ pub async fn review(body: &[u8], sources: &dyn IdentitySources, cfg: &MutationCo
     let mutation = mutate_pod(pod, &identity, cfg, rng);
     let mut response = allow(&api_version, &uid, None);
     if !mutation.patch.is_empty() {
-        let patch_json = serde_json::to_vec(&mutation.patch).map_err(|e| ReviewError(e.to_string()))?;
+        let patch_json =
+            serde_json::to_vec(&mutation.patch).map_err(|e| ReviewError(e.to_string()))?;
         response["response"]["patchType"] = json!("JSONPatch");
-        response["response"]["patch"] = json!(base64::engine::general_purpose::STANDARD.encode(patch_json));
+        response["response"]["patch"] =
+            json!(base64::engine::general_purpose::STANDARD.encode(patch_json));
     }
     if !warnings.is_empty() {
         response["response"]["warnings"] = json!(warnings);
     }
-    Ok(ReviewOutcome { response, patch: mutation.patch, mode: mutation.mode.filter(|_| true), missing_sa: sa.is_none(), warnings })
+    Ok(ReviewOutcome {
+        response,
+        patch: mutation.patch,
+        mode: mutation.mode.filter(|_| true),
+        missing_sa: sa.is_none(),
+        warnings,
+    })
 }
 
 /// The `/mutate` reviewer: sources, configuration and the jitter's random source.
@@ -118,13 +153,19 @@ pub struct Admission<S> {
 
 impl<S> std::fmt::Debug for Admission<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admission").field("cfg", &self.cfg).finish_non_exhaustive()
+        f.debug_struct("Admission")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: IdentitySources + 'static> Admission<S> {
     pub fn new(sources: Arc<S>, cfg: MutationConfig) -> Self {
-        Self { sources, cfg, rng: Mutex::new(StdRng::from_entropy()) }
+        Self {
+            sources,
+            cfg,
+            rng: Mutex::new(StdRng::from_entropy()),
+        }
     }
 }
 
@@ -136,13 +177,22 @@ impl<S: IdentitySources + 'static> Reviewer for Admission<S> {
                 let mut shared = self.rng.lock().unwrap_or_else(|p| p.into_inner());
                 StdRng::from_rng(&mut *shared).unwrap_or_else(|_| StdRng::from_entropy())
             };
-            let outcome = review(body, self.sources.as_ref(), &self.cfg, &mut rng).await.map_err(|e| e.to_string())?;
+            let outcome = review(body, self.sources.as_ref(), &self.cfg, &mut rng)
+                .await
+                .map_err(|e| e.to_string())?;
             for warning in &outcome.warnings {
                 tracing::warn!("{warning}");
             }
             let json = serde_json::to_vec(&outcome.response).map_err(|e| e.to_string())?;
-            let mutated_method = outcome.mode.filter(|_| !outcome.patch.is_empty()).map(|m| m.metric_label().to_owned());
-            Ok(ReviewReply { json, mutated_method, missing_sa: outcome.missing_sa })
+            let mutated_method = outcome
+                .mode
+                .filter(|_| !outcome.patch.is_empty())
+                .map(|m| m.metric_label().to_owned());
+            Ok(ReviewReply {
+                json,
+                mutated_method,
+                missing_sa: outcome.missing_sa,
+            })
         }
         .boxed()
     }
@@ -158,7 +208,11 @@ mod tests {
             service_accounts: vec![ServiceAccountInfo {
                 namespace: "default".into(),
                 name: "app".into(),
-                annotations: [("eks.amazonaws.com/role-arn".to_owned(), "arn:aws:iam::111122223333:role/app".to_owned())].into(),
+                annotations: [(
+                    "eks.amazonaws.com/role-arn".to_owned(),
+                    "arn:aws:iam::111122223333:role/app".to_owned(),
+                )]
+                .into(),
             }],
             ..StaticSources::default()
         }
@@ -175,7 +229,13 @@ mod tests {
     }
 
     async fn run(body: &[u8]) -> Result<ReviewOutcome, ReviewError> {
-        review(body, &sources(), &MutationConfig::default(), &mut StdRng::seed_from_u64(1)).await
+        review(
+            body,
+            &sources(),
+            &MutationConfig::default(),
+            &mut StdRng::seed_from_u64(1),
+        )
+        .await
     }
 
     #[tokio::test]
@@ -187,8 +247,13 @@ mod tests {
             assert_eq!(out.response["response"]["uid"], "u-1");
             assert_eq!(out.response["response"]["allowed"], true);
             assert_eq!(out.response["response"]["patchType"], "JSONPatch");
-            let patch = base64::engine::general_purpose::STANDARD.decode(out.response["response"]["patch"].as_str().unwrap()).unwrap();
-            assert_eq!(serde_json::from_slice::<Vec<Value>>(&patch).unwrap(), out.patch);
+            let patch = base64::engine::general_purpose::STANDARD
+                .decode(out.response["response"]["patch"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(
+                serde_json::from_slice::<Vec<Value>>(&patch).unwrap(),
+                out.patch
+            );
         }
     }
 
@@ -202,12 +267,29 @@ mod tests {
 
     #[tokio::test]
     async fn undecodable_input() {
-        assert!(run(b"not json").await.unwrap_err().to_string().starts_with("couldn't decode AdmissionReview:"));
+        assert!(
+            run(b"not json")
+                .await
+                .unwrap_err()
+                .to_string()
+                .starts_with("couldn't decode AdmissionReview:")
+        );
         assert!(run(br#"{"apiVersion":"v1","kind":"Pod"}"#).await.is_err());
-        assert!(run(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}"#).await.unwrap_err().to_string().contains("uid"));
+        assert!(
+            run(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}"#)
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("uid")
+        );
         // A readable uid but no pod: allowed, with the problem named.
         let out = run(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":"garbage"}}"#).await.unwrap();
         assert_eq!(out.response["response"]["allowed"], true);
-        assert!(out.response["response"]["status"]["message"].as_str().unwrap().contains("not a pod"));
+        assert!(
+            out.response["response"]["status"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a pod")
+        );
     }
 }

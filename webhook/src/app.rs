@@ -18,13 +18,18 @@ use crate::sources::kube_sources::{KubeSources, SourceOptions};
 /// Runs the webhook until SIGTERM/Ctrl-C. Invalid TLS flags are fatal before anything
 /// starts, as in the reference.
 pub async fn run_server(flags: &Flags) -> anyhow::Result<()> {
-    let tls = TlsOptions::parse(&flags.tls_min_version, &flags.tls_cipher_suites).context("invalid TLS flags")?;
-    let client = crate::sources::kube_watch::client(&flags.kubeconfig, &flags.kube_api).await.context("failed to build the Kubernetes client")?;
+    let tls = TlsOptions::parse(&flags.tls_min_version, &flags.tls_cipher_suites)
+        .context("invalid TLS flags")?;
+    let client = crate::sources::kube_watch::client(&flags.kubeconfig, &flags.kube_api)
+        .await
+        .context("failed to build the Kubernetes client")?;
     let source_options = SourceOptions {
         annotation_prefix: flags.annotation_prefix.clone(),
         namespace: flags.namespace.clone(),
         watch_config_map: flags.watch_config_map,
-        container_credentials_file: Some(flags.watch_container_credentials_config.clone()).filter(|p| !p.is_empty()).map(Into::into),
+        container_credentials_file: Some(flags.watch_container_credentials_config.clone())
+            .filter(|p| !p.is_empty())
+            .map(Into::into),
         grace_period: flags.service_account_lookup_grace_period,
     };
     let sources: Arc<LiveSources> = Arc::new(KubeSources::spawn(
@@ -34,7 +39,10 @@ pub async fn run_server(flags: &Flags) -> anyhow::Result<()> {
         Arc::new(ContainerCredentialsIdentities::parse),
     ));
     let state = AppState {
-        reviewer: Arc::new(Admission::new(Arc::clone(&sources), MutationConfig::from_flags(flags))),
+        reviewer: Arc::new(Admission::new(
+            Arc::clone(&sources),
+            MutationConfig::from_flags(flags),
+        )),
         ready: crate::sources::readiness(Arc::clone(sources.store())),
         metrics: Metrics::new(),
     };
@@ -46,9 +54,21 @@ pub async fn run_server(flags: &Flags) -> anyhow::Result<()> {
             webhook_configuration: flags.webhook_configuration.clone(),
         }
     } else {
-        CertSource::Files { cert: flags.tls_cert.clone(), key: flags.tls_key.clone() }
+        CertSource::Files {
+            cert: flags.tls_cert.clone(),
+            key: flags.tls_key.clone(),
+        }
     };
-    let options = ServerOptions { bind: flags.bind, port: flags.port, metrics_port: flags.metrics_port, tls, cert, drain: DRAIN };
-    crate::server::run(options, state, Some(client)).await.context("the server failed")?;
+    let options = ServerOptions {
+        bind: flags.bind,
+        port: flags.port,
+        metrics_port: flags.metrics_port,
+        tls,
+        cert,
+        drain: DRAIN,
+    };
+    crate::server::run(options, state, Some(client))
+        .await
+        .context("the server failed")?;
     Ok(())
 }

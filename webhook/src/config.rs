@@ -68,7 +68,9 @@ impl MutationConfig {
             token_expiration: flags.token_expiration(),
             region: Some(flags.aws_default_region.clone()).filter(|r| !r.is_empty()),
             regional_sts: flags.sts_regional_endpoint,
-            compose_role_arn: flags.compose_role_arn.then(|| flags.compose_role_arn_account.clone()),
+            compose_role_arn: flags
+                .compose_role_arn
+                .then(|| flags.compose_role_arn_account.clone()),
             container_credentials: ContainerCredentialsConfig {
                 audience: flags.container_credentials_audience.clone(),
                 mount_path: flags.container_credentials_token_mount_path.clone(),

@@ -81,10 +81,14 @@ pub fn parse_go_duration(value: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(bad)?;
         let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -103,7 +107,11 @@ pub fn parse_go_duration(value: &str) -> Result<Duration, String> {
 /// Inside a pod the apiserver must reach the webhook through its Service, so it listens on
 /// all interfaces there (as the reference does); anywhere else only on loopback.
 fn default_bind() -> IpAddr {
-    if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) }
+    if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    }
 }
 
 /// Every flag of the reference webhook, plus a few of ours (marked).
@@ -159,7 +167,11 @@ pub struct Flags {
     #[arg(long, default_value = "sts.amazonaws.com", global = true)]
     pub token_audience: String,
     /// Where the token volume is mounted in containers.
-    #[arg(long, default_value = "/var/run/secrets/eks.amazonaws.com/serviceaccount", global = true)]
+    #[arg(
+        long,
+        default_value = "/var/run/secrets/eks.amazonaws.com/serviceaccount",
+        global = true
+    )]
     pub token_mount_path: String,
     /// Token lifetime in seconds (raised to 600 if lower).
     #[arg(long, default_value_t = 86400, global = true)]
@@ -188,7 +200,11 @@ pub struct Flags {
     #[arg(long, default_value = "pods.eks.amazonaws.com", global = true)]
     pub container_credentials_audience: String,
     /// Mount path of container-credentials tokens.
-    #[arg(long, default_value = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount", global = true)]
+    #[arg(
+        long,
+        default_value = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount",
+        global = true
+    )]
     pub container_credentials_token_mount_path: String,
     /// Volume name of container-credentials tokens.
     #[arg(long, default_value = "eks-pod-identity-token", global = true)]
@@ -197,7 +213,11 @@ pub struct Flags {
     #[arg(long, default_value = "eks-pod-identity-token", global = true)]
     pub container_credentials_token_path: String,
     /// AWS_CONTAINER_CREDENTIALS_FULL_URI injected in container-credentials mode.
-    #[arg(long, default_value = "http://169.254.170.23/v1/credentials", global = true)]
+    #[arg(
+        long,
+        default_value = "http://169.254.170.23/v1/credentials",
+        global = true
+    )]
     pub container_credentials_full_uri: String,
     /// Wait up to this long for a ServiceAccount missing from the cache (0: off).
     #[arg(long, default_value = "0", value_parser = parse_go_duration, global = true)]
@@ -225,7 +245,8 @@ pub struct Flags {
 impl Flags {
     /// `--token-expiration` with the reference's floor applied.
     pub fn token_expiration(&self) -> i64 {
-        self.token_expiration.max(crate::config::MIN_TOKEN_EXPIRATION)
+        self.token_expiration
+            .max(crate::config::MIN_TOKEN_EXPIRATION)
     }
 }
 
@@ -245,12 +266,18 @@ mod tests {
         assert_eq!(f.namespace, "eks");
         assert_eq!(f.annotation_prefix, "eks.amazonaws.com");
         assert_eq!(f.token_audience, "sts.amazonaws.com");
-        assert_eq!(f.token_mount_path, "/var/run/secrets/eks.amazonaws.com/serviceaccount");
+        assert_eq!(
+            f.token_mount_path,
+            "/var/run/secrets/eks.amazonaws.com/serviceaccount"
+        );
         assert_eq!(f.token_expiration, 86400);
         assert!(!f.sts_regional_endpoint && !f.watch_config_map && !f.compose_role_arn);
         assert_eq!(f.resync_period, Duration::from_secs(60));
         assert_eq!(f.service_account_lookup_grace_period, Duration::ZERO);
-        assert_eq!(f.container_credentials_full_uri, "http://169.254.170.23/v1/credentials");
+        assert_eq!(
+            f.container_credentials_full_uri,
+            "http://169.254.170.23/v1/credentials"
+        );
     }
 
     #[test]
@@ -270,15 +297,31 @@ mod tests {
         .flags;
         assert!(!f.in_cluster);
         assert!(f.sts_regional_endpoint);
-        assert_eq!(f.service_account_lookup_grace_period, Duration::from_secs(90));
+        assert_eq!(
+            f.service_account_lookup_grace_period,
+            Duration::from_secs(90)
+        );
     }
 
     #[test]
     fn go_booleans_and_durations() {
-        assert!(!parse(&["--watch-config-map=F"]).unwrap().flags.watch_config_map);
-        assert!(parse(&["--watch-config-map=1"]).unwrap().flags.watch_config_map);
+        assert!(
+            !parse(&["--watch-config-map=F"])
+                .unwrap()
+                .flags
+                .watch_config_map
+        );
+        assert!(
+            parse(&["--watch-config-map=1"])
+                .unwrap()
+                .flags
+                .watch_config_map
+        );
         assert!(parse(&["--watch-config-map=yes"]).is_err());
-        assert_eq!(parse_go_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_go_duration("500ms").unwrap(),
+            Duration::from_millis(500)
+        );
         assert_eq!(parse_go_duration("1h").unwrap(), Duration::from_secs(3600));
         assert!(parse_go_duration("10").is_err());
         assert!(parse_go_duration("").is_err());
@@ -286,15 +329,37 @@ mod tests {
 
     #[test]
     fn token_expiration_floor() {
-        assert_eq!(parse(&["--token-expiration=100"]).unwrap().flags.token_expiration(), 600);
-        assert_eq!(parse(&["--token-expiration=7200"]).unwrap().flags.token_expiration(), 7200);
+        assert_eq!(
+            parse(&["--token-expiration=100"])
+                .unwrap()
+                .flags
+                .token_expiration(),
+            600
+        );
+        assert_eq!(
+            parse(&["--token-expiration=7200"])
+                .unwrap()
+                .flags
+                .token_expiration(),
+            7200
+        );
     }
 
     #[test]
     fn mutate_takes_the_server_flags_too() {
-        let cli = parse(&["mutate", "--pod", "p.yaml", "--aws-default-region=us-west-2", "--output", "pod"]).unwrap();
+        let cli = parse(&[
+            "mutate",
+            "--pod",
+            "p.yaml",
+            "--aws-default-region=us-west-2",
+            "--output",
+            "pod",
+        ])
+        .unwrap();
         assert_eq!(cli.flags.aws_default_region, "us-west-2");
-        let Some(Command::Mutate(m)) = cli.command else { panic!("mutate") };
+        let Some(Command::Mutate(m)) = cli.command else {
+            panic!("mutate")
+        };
         assert_eq!(m.output, Output::Pod);
     }
 }

@@ -6,17 +6,27 @@ use std::sync::Arc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::identity::{ConfigMapIdentities, ContainerCredentialsIdentities, IdentitySources, ServiceAccountInfo};
+use crate::identity::{
+    ConfigMapIdentities, ContainerCredentialsIdentities, IdentitySources, ServiceAccountInfo,
+};
 use crate::sources::kube_sources::KubeSources;
 
 /// The sources the server runs with.
 pub type LiveSources = KubeSources<ConfigMapIdentities, ContainerCredentialsIdentities>;
 
 impl IdentitySources for LiveSources {
-    fn service_account<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, Option<ServiceAccountInfo>> {
+    fn service_account<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Option<ServiceAccountInfo>> {
         async move {
             let entry = self.service_accounts.lookup(namespace, name).await?;
-            Some(ServiceAccountInfo { namespace: entry.namespace.to_string(), name: entry.name.to_string(), annotations: entry.annotation_map() })
+            Some(ServiceAccountInfo {
+                namespace: entry.namespace.to_string(),
+                name: entry.name.to_string(),
+                annotations: entry.annotation_map(),
+            })
         }
         .boxed()
     }

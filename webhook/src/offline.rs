@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use crate::admission::review;
 use crate::config::MutationConfig;
 use crate::flags::{Flags, MutateArgs, Output};
-use crate::identity::{ConfigMapIdentities, ContainerCredentialsIdentities, ServiceAccountInfo, StaticSources};
+use crate::identity::{
+    ConfigMapIdentities, ContainerCredentialsIdentities, ServiceAccountInfo, StaticSources,
+};
 use crate::mutation::apply_patch;
 
 /// Bad input: the message names the file and the problem. Exit code 2.
@@ -25,14 +27,19 @@ pub struct InputError {
 }
 
 fn input_error(file: &Path, problem: impl ToString) -> InputError {
-    InputError { file: file.display().to_string(), problem: problem.to_string() }
+    InputError {
+        file: file.display().to_string(),
+        problem: problem.to_string(),
+    }
 }
 
 /// Reads a YAML or JSON document (`-` is standard input).
 fn read_document(path: &Path) -> Result<Value, InputError> {
     let text = if path.as_os_str() == "-" {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| input_error(path, e))?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| input_error(path, e))?;
         text
     } else {
         std::fs::read_to_string(path).map_err(|e| input_error(path, e))?
@@ -41,10 +48,14 @@ fn read_document(path: &Path) -> Result<Value, InputError> {
     let value: Value = if text.trim_start().starts_with('{') {
         serde_json::from_str(&text).map_err(|e| input_error(path, format!("invalid JSON: {e}")))?
     } else {
-        serde_norway::from_str(&text).map_err(|e| input_error(path, format!("invalid YAML: {e}")))?
+        serde_norway::from_str(&text)
+            .map_err(|e| input_error(path, format!("invalid YAML: {e}")))?
     };
     if !value.is_object() {
-        return Err(input_error(path, "expected a Kubernetes object (a YAML or JSON mapping)"));
+        return Err(input_error(
+            path,
+            "expected a Kubernetes object (a YAML or JSON mapping)",
+        ));
     }
     Ok(value)
 }
@@ -52,8 +63,14 @@ fn read_document(path: &Path) -> Result<Value, InputError> {
 fn expect_kind(path: &Path, doc: &Value, kind: &str) -> Result<(), InputError> {
     match doc["kind"].as_str() {
         Some(k) if k == kind => Ok(()),
-        Some(other) => Err(input_error(path, format!("expected kind {kind}, found {other}"))),
-        None => Err(input_error(path, format!("expected kind {kind}, found no kind field"))),
+        Some(other) => Err(input_error(
+            path,
+            format!("expected kind {kind}, found {other}"),
+        )),
+        None => Err(input_error(
+            path,
+            format!("expected kind {kind}, found no kind field"),
+        )),
     }
 }
 
@@ -65,28 +82,53 @@ pub async fn run(flags: &Flags, args: &MutateArgs) -> Result<String, InputError>
     if !pod["spec"].is_object() {
         return Err(input_error(&args.pod, "the pod has no spec"));
     }
-    let namespace = args.pod_namespace.clone().or_else(|| pod["metadata"]["namespace"].as_str().map(str::to_owned)).unwrap_or_else(|| "default".into());
-    let sa_name = pod["spec"]["serviceAccountName"].as_str().unwrap_or("default").to_owned();
+    let namespace = args
+        .pod_namespace
+        .clone()
+        .or_else(|| pod["metadata"]["namespace"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "default".into());
+    let sa_name = pod["spec"]["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default")
+        .to_owned();
 
     let mut sources = StaticSources::default();
     if let Some(path) = &args.service_account {
         let sa = read_document(path)?;
         expect_kind(path, &sa, "ServiceAccount")?;
-        let name = sa["metadata"]["name"].as_str().ok_or_else(|| input_error(path, "metadata.name is missing"))?;
+        let name = sa["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| input_error(path, "metadata.name is missing"))?;
         if name != sa_name {
-            return Err(input_error(path, format!("this is ServiceAccount {name:?} but the pod runs as {sa_name:?} (spec.serviceAccountName)")));
+            return Err(input_error(
+                path,
+                format!(
+                    "this is ServiceAccount {name:?} but the pod runs as {sa_name:?} (spec.serviceAccountName)"
+                ),
+            ));
         }
         let prefix = format!("{}/", cfg.annotation_prefix);
         let annotations = sa["metadata"]["annotations"]
             .as_object()
-            .map(|m| m.iter().filter(|(k, _)| k.starts_with(&prefix)).filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
             .unwrap_or_default();
-        sources.service_accounts.push(ServiceAccountInfo { namespace: namespace.clone(), name: sa_name.clone(), annotations });
+        sources.service_accounts.push(ServiceAccountInfo {
+            namespace: namespace.clone(),
+            name: sa_name.clone(),
+            annotations,
+        });
     }
     if let Some(path) = &args.configmap {
         let cm = read_document(path)?;
         expect_kind(path, &cm, "ConfigMap")?;
-        let config = cm["data"]["config"].as_str().ok_or_else(|| input_error(path, "data.config is missing"))?;
+        let config = cm["data"]["config"]
+            .as_str()
+            .ok_or_else(|| input_error(path, "data.config is missing"))?;
         let (parsed, warnings) = ConfigMapIdentities::parse(config);
         for warning in warnings {
             eprintln!("warning: {}: {warning}", path.display());
@@ -96,7 +138,9 @@ pub async fn run(flags: &Flags, args: &MutateArgs) -> Result<String, InputError>
     if !flags.watch_container_credentials_config.is_empty() {
         let path = Path::new(&flags.watch_container_credentials_config);
         let bytes = std::fs::read(path).map_err(|e| input_error(path, e))?;
-        sources.container_credentials = Arc::new(ContainerCredentialsIdentities::parse(&bytes).map_err(|e| input_error(path, e))?);
+        sources.container_credentials = Arc::new(
+            ContainerCredentialsIdentities::parse(&bytes).map_err(|e| input_error(path, e))?,
+        );
     }
 
     let body = json!({
@@ -115,7 +159,9 @@ pub async fn run(flags: &Flags, args: &MutateArgs) -> Result<String, InputError>
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_entropy(),
     };
-    let outcome = review(body.to_string().as_bytes(), &sources, &cfg, &mut rng).await.map_err(|e| input_error(&args.pod, e))?;
+    let outcome = review(body.to_string().as_bytes(), &sources, &cfg, &mut rng)
+        .await
+        .map_err(|e| input_error(&args.pod, e))?;
     for warning in &outcome.warnings {
         eprintln!("warning: {warning}");
     }

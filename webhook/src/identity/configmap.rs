@@ -32,7 +32,12 @@ impl ConfigMapIdentities {
     pub fn parse(config: &str) -> (Self, Vec<String>) {
         let raw: HashMap<String, ConfigMapEntry> = match serde_json::from_str(config) {
             Ok(raw) => raw,
-            Err(e) => return (Self::default(), vec![format!("ConfigMap data.config is not valid JSON: {e}")]),
+            Err(e) => {
+                return (
+                    Self::default(),
+                    vec![format!("ConfigMap data.config is not valid JSON: {e}")],
+                );
+            }
         };
         let mut warnings = Vec::new();
         let mut entries = HashMap::new();
@@ -49,7 +54,9 @@ impl ConfigMapIdentities {
 
     /// The entry for `namespace/name`, else `*/name`.
     pub fn lookup(&self, namespace: &str, name: &str) -> Option<&ConfigMapEntry> {
-        self.entries.get(&format!("{namespace}/{name}")).or_else(|| self.entries.get(&format!("*/{name}")))
+        self.entries
+            .get(&format!("{namespace}/{name}"))
+            .or_else(|| self.entries.get(&format!("*/{name}")))
     }
 
     pub fn len(&self) -> usize {
@@ -72,9 +79,25 @@ mod tests {
         );
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("\"broken\""));
-        assert_eq!(cm.lookup("default", "app").unwrap().role_arn, "arn:aws:iam::111122223333:role/exact");
+        assert_eq!(
+            cm.lookup("default", "app").unwrap().role_arn,
+            "arn:aws:iam::111122223333:role/exact"
+        );
         let any = cm.lookup("prod", "app").unwrap();
-        assert_eq!((any.role_arn.as_str(), any.audience.as_str(), any.use_regional_sts, any.token_expiration), ("arn:aws:iam::111122223333:role/any", "custom", Some(true), Some(3600)));
+        assert_eq!(
+            (
+                any.role_arn.as_str(),
+                any.audience.as_str(),
+                any.use_regional_sts,
+                any.token_expiration
+            ),
+            (
+                "arn:aws:iam::111122223333:role/any",
+                "custom",
+                Some(true),
+                Some(3600)
+            )
+        );
         assert!(cm.lookup("prod", "other").is_none());
     }
 

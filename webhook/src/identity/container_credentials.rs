@@ -33,12 +33,20 @@ impl ContainerCredentialsIdentities {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        let file: File = serde_json::from_slice(bytes).map_err(|e| format!("container-credentials config is not valid: {e}"))?;
-        Ok(Self { identities: file.identities.into_iter().map(|e| (e.namespace, e.service_account)).collect() })
+        let file: File = serde_json::from_slice(bytes)
+            .map_err(|e| format!("container-credentials config is not valid: {e}"))?;
+        Ok(Self {
+            identities: file
+                .identities
+                .into_iter()
+                .map(|e| (e.namespace, e.service_account))
+                .collect(),
+        })
     }
 
     pub fn contains(&self, namespace: &str, service_account: &str) -> bool {
-        self.identities.contains(&(namespace.to_owned(), service_account.to_owned()))
+        self.identities
+            .contains(&(namespace.to_owned(), service_account.to_owned()))
     }
 
     pub fn len(&self) -> usize {
@@ -56,10 +64,17 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        let cc = ContainerCredentialsIdentities::parse(br#"{"identities":[{"namespace":"apps","serviceAccount":"reader"}]}"#).unwrap();
+        let cc = ContainerCredentialsIdentities::parse(
+            br#"{"identities":[{"namespace":"apps","serviceAccount":"reader"}]}"#,
+        )
+        .unwrap();
         assert!(cc.contains("apps", "reader"));
         assert!(!cc.contains("apps", "writer"));
-        assert!(ContainerCredentialsIdentities::parse(b"  \n").unwrap().is_empty());
+        assert!(
+            ContainerCredentialsIdentities::parse(b"  \n")
+                .unwrap()
+                .is_empty()
+        );
         assert!(ContainerCredentialsIdentities::parse(b"{\"identities\": [{}]}").is_err());
         assert!(ContainerCredentialsIdentities::parse(b"not json").is_err());
     }

@@ -46,7 +46,10 @@ fn go_bool(value: &str) -> Option<bool> {
 fn role_arn_pattern() -> &'static Regex {
     static PATTERN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     // The reference's check; a mismatch only warns.
-    PATTERN.get_or_init(|| Regex::new(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role/[\w\-/.@+=,]+$").unwrap_or_else(|_| unreachable!("valid regex")))
+    PATTERN.get_or_init(|| {
+        Regex::new(r"^arn:aws[a-z0-9-]*:iam::\d{12}:role/[\w\-/.@+=,]+$")
+            .unwrap_or_else(|_| unreachable!("valid regex"))
+    })
 }
 
 /// The partition of a region, as the reference derives it.
@@ -78,21 +81,37 @@ pub fn resolve(
     cfg: &MutationConfig,
     warnings: &mut Vec<String>,
 ) -> Identity {
-    let sa_annotation = |name: &str| sa.and_then(|sa| sa.annotations.get(&cfg.annotation(name))).map(String::as_str);
+    let sa_annotation = |name: &str| {
+        sa.and_then(|sa| sa.annotations.get(&cfg.annotation(name)))
+            .map(String::as_str)
+    };
     let entry = configmap.lookup(namespace, sa_name);
 
-    let parse_expiration = |value: Option<&str>, what: &str, warnings: &mut Vec<String>| -> Option<i64> {
-        let value = value?;
-        match value.trim().parse::<i64>() {
-            Ok(seconds) => Some(seconds.max(MIN_TOKEN_EXPIRATION)),
-            Err(_) => {
-                warnings.push(format!("{what} {value:?} is not a number of seconds; ignored"));
-                None
+    let parse_expiration =
+        |value: Option<&str>, what: &str, warnings: &mut Vec<String>| -> Option<i64> {
+            let value = value?;
+            match value.trim().parse::<i64>() {
+                Ok(seconds) => Some(seconds.max(MIN_TOKEN_EXPIRATION)),
+                Err(_) => {
+                    warnings.push(format!(
+                        "{what} {value:?} is not a number of seconds; ignored"
+                    ));
+                    None
+                }
             }
-        }
-    };
-    let pod_expiration = parse_expiration(pod_annotations.get(&cfg.annotation("token-expiration")).map(String::as_str), "pod annotation token-expiration", warnings);
-    let sa_expiration = parse_expiration(sa_annotation("token-expiration"), "ServiceAccount annotation token-expiration", warnings);
+        };
+    let pod_expiration = parse_expiration(
+        pod_annotations
+            .get(&cfg.annotation("token-expiration"))
+            .map(String::as_str),
+        "pod annotation token-expiration",
+        warnings,
+    );
+    let sa_expiration = parse_expiration(
+        sa_annotation("token-expiration"),
+        "ServiceAccount annotation token-expiration",
+        warnings,
+    );
 
     if container_credentials.contains(namespace, sa_name) {
         let explicit = pod_expiration.or(sa_expiration);
@@ -118,14 +137,20 @@ pub fn resolve(
         _ => role_arn,
     };
     if !role_arn_pattern().is_match(&role_arn) {
-        warnings.push(format!("role ARN {role_arn:?} does not look like an IAM role ARN; injected anyway"));
+        warnings.push(format!(
+            "role ARN {role_arn:?} does not look like an IAM role ARN; injected anyway"
+        ));
     }
     let configmap_entry = entry.filter(|_| from_configmap);
 
     let audience = sa_annotation("audience")
         .filter(|a| !a.is_empty())
         .map(str::to_owned)
-        .or_else(|| configmap_entry.map(|e| e.audience.clone()).filter(|a| !a.is_empty()))
+        .or_else(|| {
+            configmap_entry
+                .map(|e| e.audience.clone())
+                .filter(|a| !a.is_empty())
+        })
         .unwrap_or_else(|| cfg.audience.clone());
 
     let regional_sts = match sa_annotation("sts-regional-endpoints") {
@@ -138,10 +163,19 @@ pub fn resolve(
 
     let expiration = pod_expiration
         .or(sa_expiration)
-        .or_else(|| configmap_entry.and_then(|e| e.token_expiration).map(|s| s.max(MIN_TOKEN_EXPIRATION)))
+        .or_else(|| {
+            configmap_entry
+                .and_then(|e| e.token_expiration)
+                .map(|s| s.max(MIN_TOKEN_EXPIRATION))
+        })
         .unwrap_or(cfg.token_expiration);
 
-    Identity::WebIdentity { role_arn, audience, regional_sts, expiration }
+    Identity::WebIdentity {
+        role_arn,
+        audience,
+        regional_sts,
+        expiration,
+    }
 }
 
 #[cfg(test)]
@@ -154,12 +188,24 @@ mod tests {
         ServiceAccountInfo {
             namespace: "default".into(),
             name: "app".into(),
-            annotations: annotations.iter().map(|(k, v)| (format!("eks.amazonaws.com/{k}"), v.to_string())).collect(),
+            annotations: annotations
+                .iter()
+                .map(|(k, v)| (format!("eks.amazonaws.com/{k}"), v.to_string()))
+                .collect(),
         }
     }
 
-    fn run(sa_: Option<&ServiceAccountInfo>, pod: &[(&str, &str)], cm: &str, cc: &str, cfg: &MutationConfig) -> (Identity, Vec<String>) {
-        let pod: BTreeMap<String, String> = pod.iter().map(|(k, v)| (format!("eks.amazonaws.com/{k}"), v.to_string())).collect();
+    fn run(
+        sa_: Option<&ServiceAccountInfo>,
+        pod: &[(&str, &str)],
+        cm: &str,
+        cc: &str,
+        cfg: &MutationConfig,
+    ) -> (Identity, Vec<String>) {
+        let pod: BTreeMap<String, String> = pod
+            .iter()
+            .map(|(k, v)| (format!("eks.amazonaws.com/{k}"), v.to_string()))
+            .collect();
         let (cm, _) = ConfigMapIdentities::parse(if cm.is_empty() { "{}" } else { cm });
         let cc = ContainerCredentialsIdentities::parse(cc.as_bytes()).unwrap();
         let mut warnings = Vec::new();
@@ -168,27 +214,123 @@ mod tests {
     }
 
     fn web(role: &str, audience: &str, regional: bool, exp: i64) -> Identity {
-        Identity::WebIdentity { role_arn: role.into(), audience: audience.into(), regional_sts: regional, expiration: exp }
+        Identity::WebIdentity {
+            role_arn: role.into(),
+            audience: audience.into(),
+            regional_sts: regional,
+            expiration: exp,
+        }
     }
 
     #[test]
     fn precedence_table() {
         let cfg = MutationConfig::default();
         let cm = r#"{"default/app": {"RoleARN": "arn:aws:iam::111122223333:role/cm-exact", "Audience": "cm-aud", "UseRegionalSTS": true, "TokenExpiration": 7200}, "*/app": {"RoleARN": "arn:aws:iam::111122223333:role/cm-any"}}"#;
-        let cases: Vec<(&str, Option<ServiceAccountInfo>, Vec<(&str, &str)>, &str, Identity)> = vec![
-            ("no annotation, no configmap: nothing", Some(sa(&[])), vec![], "", Identity::None),
+        let cases: Vec<(
+            &str,
+            Option<ServiceAccountInfo>,
+            Vec<(&str, &str)>,
+            &str,
+            Identity,
+        )> = vec![
+            (
+                "no annotation, no configmap: nothing",
+                Some(sa(&[])),
+                vec![],
+                "",
+                Identity::None,
+            ),
             ("missing SA: nothing", None, vec![], "", Identity::None),
-            ("SA role with defaults", Some(sa(&[("role-arn", ROLE)])), vec![], "", web(ROLE, "sts.amazonaws.com", false, 86400)),
-            ("SA audience wins", Some(sa(&[("role-arn", ROLE), ("audience", "vault")])), vec![], "", web(ROLE, "vault", false, 86400)),
-            ("SA sts annotation true", Some(sa(&[("role-arn", ROLE), ("sts-regional-endpoints", "true")])), vec![], "", web(ROLE, "sts.amazonaws.com", true, 86400)),
-            ("SA token expiration", Some(sa(&[("role-arn", ROLE), ("token-expiration", "3600")])), vec![], "", web(ROLE, "sts.amazonaws.com", false, 3600)),
-            ("pod expiration beats SA", Some(sa(&[("role-arn", ROLE), ("token-expiration", "3600")])), vec![("token-expiration", "1800")], "", web(ROLE, "sts.amazonaws.com", false, 1800)),
-            ("expiration floor", Some(sa(&[("role-arn", ROLE), ("token-expiration", "60")])), vec![], "", web(ROLE, "sts.amazonaws.com", false, 600)),
-            ("invalid expiration falls back", Some(sa(&[("role-arn", ROLE), ("token-expiration", "soon")])), vec![], "", web(ROLE, "sts.amazonaws.com", false, 86400)),
-            ("pod role annotation is ignored", Some(sa(&[])), vec![("role-arn", ROLE)], "", Identity::None),
-            ("configmap exact entry", Some(sa(&[])), vec![], cm, web("arn:aws:iam::111122223333:role/cm-exact", "cm-aud", true, 7200)),
-            ("SA annotation beats configmap", Some(sa(&[("role-arn", ROLE)])), vec![], cm, web(ROLE, "sts.amazonaws.com", false, 86400)),
-            ("configmap wildcard", Some(sa(&[])), vec![], r#"{"*/app": {"RoleARN": "arn:aws:iam::111122223333:role/cm-any"}}"#, web("arn:aws:iam::111122223333:role/cm-any", "sts.amazonaws.com", false, 86400)),
+            (
+                "SA role with defaults",
+                Some(sa(&[("role-arn", ROLE)])),
+                vec![],
+                "",
+                web(ROLE, "sts.amazonaws.com", false, 86400),
+            ),
+            (
+                "SA audience wins",
+                Some(sa(&[("role-arn", ROLE), ("audience", "vault")])),
+                vec![],
+                "",
+                web(ROLE, "vault", false, 86400),
+            ),
+            (
+                "SA sts annotation true",
+                Some(sa(&[
+                    ("role-arn", ROLE),
+                    ("sts-regional-endpoints", "true"),
+                ])),
+                vec![],
+                "",
+                web(ROLE, "sts.amazonaws.com", true, 86400),
+            ),
+            (
+                "SA token expiration",
+                Some(sa(&[("role-arn", ROLE), ("token-expiration", "3600")])),
+                vec![],
+                "",
+                web(ROLE, "sts.amazonaws.com", false, 3600),
+            ),
+            (
+                "pod expiration beats SA",
+                Some(sa(&[("role-arn", ROLE), ("token-expiration", "3600")])),
+                vec![("token-expiration", "1800")],
+                "",
+                web(ROLE, "sts.amazonaws.com", false, 1800),
+            ),
+            (
+                "expiration floor",
+                Some(sa(&[("role-arn", ROLE), ("token-expiration", "60")])),
+                vec![],
+                "",
+                web(ROLE, "sts.amazonaws.com", false, 600),
+            ),
+            (
+                "invalid expiration falls back",
+                Some(sa(&[("role-arn", ROLE), ("token-expiration", "soon")])),
+                vec![],
+                "",
+                web(ROLE, "sts.amazonaws.com", false, 86400),
+            ),
+            (
+                "pod role annotation is ignored",
+                Some(sa(&[])),
+                vec![("role-arn", ROLE)],
+                "",
+                Identity::None,
+            ),
+            (
+                "configmap exact entry",
+                Some(sa(&[])),
+                vec![],
+                cm,
+                web(
+                    "arn:aws:iam::111122223333:role/cm-exact",
+                    "cm-aud",
+                    true,
+                    7200,
+                ),
+            ),
+            (
+                "SA annotation beats configmap",
+                Some(sa(&[("role-arn", ROLE)])),
+                vec![],
+                cm,
+                web(ROLE, "sts.amazonaws.com", false, 86400),
+            ),
+            (
+                "configmap wildcard",
+                Some(sa(&[])),
+                vec![],
+                r#"{"*/app": {"RoleARN": "arn:aws:iam::111122223333:role/cm-any"}}"#,
+                web(
+                    "arn:aws:iam::111122223333:role/cm-any",
+                    "sts.amazonaws.com",
+                    false,
+                    86400,
+                ),
+            ),
         ];
         for (name, sa_, pod, cm, expected) in cases {
             assert_eq!(run(sa_.as_ref(), &pod, cm, "", &cfg).0, expected, "{name}");
@@ -197,9 +339,34 @@ mod tests {
 
     #[test]
     fn regional_sts_annotation_wins_both_ways() {
-        let cfg = MutationConfig { regional_sts: true, ..MutationConfig::default() };
-        assert_eq!(run(Some(&sa(&[("role-arn", ROLE), ("sts-regional-endpoints", "false")])), &[], "", "", &cfg).0, web(ROLE, "sts.amazonaws.com", false, 86400));
-        let (id, warnings) = run(Some(&sa(&[("role-arn", ROLE), ("sts-regional-endpoints", "maybe")])), &[], "", "", &cfg);
+        let cfg = MutationConfig {
+            regional_sts: true,
+            ..MutationConfig::default()
+        };
+        assert_eq!(
+            run(
+                Some(&sa(&[
+                    ("role-arn", ROLE),
+                    ("sts-regional-endpoints", "false")
+                ])),
+                &[],
+                "",
+                "",
+                &cfg
+            )
+            .0,
+            web(ROLE, "sts.amazonaws.com", false, 86400)
+        );
+        let (id, warnings) = run(
+            Some(&sa(&[
+                ("role-arn", ROLE),
+                ("sts-regional-endpoints", "maybe"),
+            ])),
+            &[],
+            "",
+            "",
+            &cfg,
+        );
         assert_eq!(id, web(ROLE, "sts.amazonaws.com", true, 86400));
         assert_eq!(warnings.len(), 1);
     }
@@ -209,23 +376,67 @@ mod tests {
         let cfg = MutationConfig::default();
         let cc = r#"{"identities":[{"namespace":"default","serviceAccount":"app"}]}"#;
         let (id, _) = run(Some(&sa(&[("role-arn", ROLE)])), &[], "", cc, &cfg);
-        assert_eq!(id, Identity::ContainerCredentials { audience: "pods.eks.amazonaws.com".into(), expiration: 86400, default_expiration: true });
-        let (id, _) = run(Some(&sa(&[])), &[("token-expiration", "7200")], "", cc, &cfg);
-        assert_eq!(id, Identity::ContainerCredentials { audience: "pods.eks.amazonaws.com".into(), expiration: 7200, default_expiration: false });
+        assert_eq!(
+            id,
+            Identity::ContainerCredentials {
+                audience: "pods.eks.amazonaws.com".into(),
+                expiration: 86400,
+                default_expiration: true
+            }
+        );
+        let (id, _) = run(
+            Some(&sa(&[])),
+            &[("token-expiration", "7200")],
+            "",
+            cc,
+            &cfg,
+        );
+        assert_eq!(
+            id,
+            Identity::ContainerCredentials {
+                audience: "pods.eks.amazonaws.com".into(),
+                expiration: 7200,
+                default_expiration: false
+            }
+        );
     }
 
     #[test]
     fn compose_role_arn_and_partitions() {
-        let cfg = MutationConfig { compose_role_arn: Some("111122223333".into()), region: Some("cn-north-1".into()), ..MutationConfig::default() };
-        assert_eq!(run(Some(&sa(&[("role-arn", "reader")])), &[], "", "", &cfg).0, web("arn:aws-cn:iam::111122223333:role/reader", "sts.amazonaws.com", false, 86400));
-        for (region, partition) in [("us-gov-west-1", "aws-us-gov"), ("us-iso-east-1", "aws-iso"), ("us-isob-east-1", "aws-iso-b"), ("eusc-de-east-1", "aws-eusc"), ("eu-west-1", "aws")] {
+        let cfg = MutationConfig {
+            compose_role_arn: Some("111122223333".into()),
+            region: Some("cn-north-1".into()),
+            ..MutationConfig::default()
+        };
+        assert_eq!(
+            run(Some(&sa(&[("role-arn", "reader")])), &[], "", "", &cfg).0,
+            web(
+                "arn:aws-cn:iam::111122223333:role/reader",
+                "sts.amazonaws.com",
+                false,
+                86400
+            )
+        );
+        for (region, partition) in [
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eusc-de-east-1", "aws-eusc"),
+            ("eu-west-1", "aws"),
+        ] {
             assert_eq!(partition_for_region(region), partition);
         }
     }
 
     #[test]
     fn odd_role_arns_only_warn() {
-        let (id, warnings) = run(Some(&sa(&[("role-arn", "not-an-arn")])), &[], "", "", &MutationConfig::default());
+        let (id, warnings) = run(
+            Some(&sa(&[("role-arn", "not-an-arn")])),
+            &[],
+            "",
+            "",
+            &MutationConfig::default(),
+        );
         assert!(matches!(id, Identity::WebIdentity { .. }));
         assert_eq!(warnings.len(), 1);
     }

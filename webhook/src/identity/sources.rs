@@ -17,7 +17,11 @@ pub struct ServiceAccountInfo {
 /// Where identities come from: the SA cache, the ConfigMap, the container-credentials file.
 pub trait IdentitySources: Send + Sync {
     /// The ServiceAccount, `None` when it does not exist (after any grace period).
-    fn service_account<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, Option<ServiceAccountInfo>>;
+    fn service_account<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Option<ServiceAccountInfo>>;
     fn configmap(&self) -> Arc<ConfigMapIdentities>;
     fn container_credentials(&self) -> Arc<ContainerCredentialsIdentities>;
 }
@@ -31,8 +35,16 @@ pub struct StaticSources {
 }
 
 impl IdentitySources for StaticSources {
-    fn service_account<'a>(&'a self, namespace: &'a str, name: &'a str) -> BoxFuture<'a, Option<ServiceAccountInfo>> {
-        let found = self.service_accounts.iter().find(|sa| sa.namespace == namespace && sa.name == name).cloned();
+    fn service_account<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Option<ServiceAccountInfo>> {
+        let found = self
+            .service_accounts
+            .iter()
+            .find(|sa| sa.namespace == namespace && sa.name == name)
+            .cloned();
         async move { found }.boxed()
     }
 

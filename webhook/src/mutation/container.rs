@@ -13,13 +13,20 @@ pub(super) struct ContainerPlan<'a> {
 }
 
 fn has_env(container: &Value, name: &str) -> bool {
-    container["env"].as_array().is_some_and(|env| env.iter().any(|e| e["name"].as_str() == Some(name)))
+    container["env"]
+        .as_array()
+        .is_some_and(|env| env.iter().any(|e| e["name"].as_str() == Some(name)))
 }
 
 /// Add operations for the container at JSON pointer `base`.
-pub(super) fn plan_container(base: &str, container: &Value, plan: &ContainerPlan<'_>) -> Vec<Value> {
+pub(super) fn plan_container(
+    base: &str,
+    container: &Value,
+    plan: &ContainerPlan<'_>,
+) -> Vec<Value> {
     let identity_present = plan.identity_names.iter().any(|n| has_env(container, n));
-    let region_present = has_env(container, "AWS_REGION") || has_env(container, "AWS_DEFAULT_REGION");
+    let region_present =
+        has_env(container, "AWS_REGION") || has_env(container, "AWS_DEFAULT_REGION");
     let sts_present = has_env(container, "AWS_STS_REGIONAL_ENDPOINTS");
     // A container that already has all three is the user's own configuration: untouched.
     if identity_present && region_present && sts_present {
@@ -39,11 +46,14 @@ pub(super) fn plan_container(base: &str, container: &Value, plan: &ContainerPlan
         }
     }
     let mut ops = append("env", base, container, env);
-    let mounted = container["volumeMounts"]
-        .as_array()
-        .is_some_and(|mounts| mounts.iter().any(|m| m["name"].as_str() == Some(plan.volume_name)));
+    let mounted = container["volumeMounts"].as_array().is_some_and(|mounts| {
+        mounts
+            .iter()
+            .any(|m| m["name"].as_str() == Some(plan.volume_name))
+    });
     if !mounted {
-        let mount = json!({"name": plan.volume_name, "readOnly": true, "mountPath": plan.mount_path});
+        let mount =
+            json!({"name": plan.volume_name, "readOnly": true, "mountPath": plan.mount_path});
         ops.extend(append("volumeMounts", base, container, vec![mount]));
     }
     ops
@@ -56,7 +66,10 @@ fn append(field: &str, base: &str, container: &Value, items: Vec<Value>) -> Vec<
         return Vec::new();
     }
     if container[field].is_array() {
-        items.into_iter().map(|item| json!({"op": "add", "path": format!("{base}/{field}/-"), "value": item})).collect()
+        items
+            .into_iter()
+            .map(|item| json!({"op": "add", "path": format!("{base}/{field}/-"), "value": item}))
+            .collect()
     } else {
         vec![json!({"op": "add", "path": format!("{base}/{field}"), "value": items})]
     }

@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 
 pub use patch::{PatchError, apply_patch, escape_pointer};
 
-use crate::config::{CC_JITTER_MIN, DEFAULT_TOKEN_EXPIRATION, MutationConfig, POD_IDENTITY_LABEL, TOKEN_VOLUME_NAME};
+use crate::config::{
+    CC_JITTER_MIN, DEFAULT_TOKEN_EXPIRATION, MutationConfig, POD_IDENTITY_LABEL, TOKEN_VOLUME_NAME,
+};
 use crate::identity::Identity;
 use container::{ContainerPlan, plan_container};
 
@@ -54,7 +56,9 @@ struct Injection<'a> {
 
 fn is_windows(pod: &Value) -> bool {
     let selector = &pod["spec"]["nodeSelector"];
-    ["kubernetes.io/os", "beta.kubernetes.io/os"].iter().any(|k| selector[*k].as_str() == Some("windows"))
+    ["kubernetes.io/os", "beta.kubernetes.io/os"]
+        .iter()
+        .any(|k| selector[*k].as_str() == Some("windows"))
 }
 
 /// `C:` + the path with backslashes, for the env value only (the mount path stays).
@@ -71,19 +75,37 @@ fn projected_volume(name: &str, audience: &str, expiration: i64, path: &str) -> 
 
 /// The patch that gives `pod` its AWS identity. `rng` draws the container-credentials
 /// expiration jitter.
-pub fn mutate_pod(pod: &Value, identity: &Identity, cfg: &MutationConfig, rng: &mut dyn rand::RngCore) -> Mutation {
+pub fn mutate_pod(
+    pod: &Value,
+    identity: &Identity,
+    cfg: &MutationConfig,
+    rng: &mut dyn rand::RngCore,
+) -> Mutation {
     let windows = is_windows(pod);
     let token_env = |mount: &str, file: &str| {
         let path = format!("{}/{file}", mount.trim_end_matches('/'));
         if windows { windows_path(&path) } else { path }
     };
     let (injection, mode) = match identity {
-        Identity::None => return Mutation { patch: Vec::new(), mode: None },
-        Identity::WebIdentity { role_arn, audience, regional_sts, expiration } => (
+        Identity::None => {
+            return Mutation {
+                patch: Vec::new(),
+                mode: None,
+            };
+        }
+        Identity::WebIdentity {
+            role_arn,
+            audience,
+            regional_sts,
+            expiration,
+        } => (
             Injection {
                 identity_env: [
                     ("AWS_ROLE_ARN", role_arn.clone()),
-                    ("AWS_WEB_IDENTITY_TOKEN_FILE", token_env(&cfg.mount_path, "token")),
+                    (
+                        "AWS_WEB_IDENTITY_TOKEN_FILE",
+                        token_env(&cfg.mount_path, "token"),
+                    ),
                 ],
                 identity_names: ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"],
                 volume_name: TOKEN_VOLUME_NAME,
@@ -93,7 +115,11 @@ pub fn mutate_pod(pod: &Value, identity: &Identity, cfg: &MutationConfig, rng: &
             },
             Mode::WebIdentity,
         ),
-        Identity::ContainerCredentials { audience, expiration, default_expiration } => {
+        Identity::ContainerCredentials {
+            audience,
+            expiration,
+            default_expiration,
+        } => {
             let cc = &cfg.container_credentials;
             let expiration = if *default_expiration && *expiration == DEFAULT_TOKEN_EXPIRATION {
                 rng.gen_range(CC_JITTER_MIN..=DEFAULT_TOKEN_EXPIRATION)
@@ -104,9 +130,15 @@ pub fn mutate_pod(pod: &Value, identity: &Identity, cfg: &MutationConfig, rng: &
                 Injection {
                     identity_env: [
                         ("AWS_CONTAINER_CREDENTIALS_FULL_URI", cc.full_uri.clone()),
-                        ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_env(&cc.mount_path, &cc.token_path)),
+                        (
+                            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                            token_env(&cc.mount_path, &cc.token_path),
+                        ),
                     ],
-                    identity_names: ["AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"],
+                    identity_names: [
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                    ],
                     volume_name: &cc.volume_name,
                     mount_path: &cc.mount_path,
                     volume: projected_volume(&cc.volume_name, audience, expiration, &cc.token_path),
@@ -120,7 +152,9 @@ pub fn mutate_pod(pod: &Value, identity: &Identity, cfg: &MutationConfig, rng: &
     let mut patch = Vec::new();
     if mode == Mode::ContainerCredentials {
         let labels = &pod["metadata"]["labels"];
-        if labels.is_null() {
+        if !pod["metadata"].is_object() {
+            patch.push(json!({"op": "add", "path": "/metadata", "value": {"labels": {POD_IDENTITY_LABEL: "enabled"}}}));
+        } else if labels.is_null() {
             patch.push(json!({"op": "add", "path": "/metadata/labels", "value": {POD_IDENTITY_LABEL: "enabled"}}));
         } else if labels[POD_IDENTITY_LABEL].as_str() != Some("enabled") {
             patch.push(json!({"op": "add", "path": format!("/metadata/labels/{}", escape_pointer(POD_IDENTITY_LABEL)), "value": "enabled"}));
@@ -129,7 +163,10 @@ pub fn mutate_pod(pod: &Value, identity: &Identity, cfg: &MutationConfig, rng: &
 
     // The volume goes first in the list, where the reference puts it.
     let volumes = &pod["spec"]["volumes"];
-    let has_volume = volumes.as_array().is_some_and(|v| v.iter().any(|vol| vol["name"].as_str() == Some(injection.volume_name)));
+    let has_volume = volumes.as_array().is_some_and(|v| {
+        v.iter()
+            .any(|vol| vol["name"].as_str() == Some(injection.volume_name))
+    });
     if !has_volume {
         if volumes.as_array().is_none_or(|v| v.is_empty()) {
             patch.push(json!({"op": "add", "path": "/spec/volumes", "value": [injection.volume]}));
@@ -140,12 +177,22 @@ pub fn mutate_pod(pod: &Value, identity: &Identity, cfg: &MutationConfig, rng: &
 
     let skip: Vec<&str> = pod["metadata"]["annotations"][cfg.annotation("skip-containers")]
         .as_str()
-        .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     for list in ["initContainers", "containers"] {
-        let Some(containers) = pod["spec"][list].as_array() else { continue };
+        let Some(containers) = pod["spec"][list].as_array() else {
+            continue;
+        };
         for (index, container) in containers.iter().enumerate() {
-            if container["name"].as_str().is_some_and(|n| skip.contains(&n)) {
+            if container["name"]
+                .as_str()
+                .is_some_and(|n| skip.contains(&n))
+            {
                 continue;
             }
             let plan = ContainerPlan {
@@ -156,8 +203,18 @@ pub fn mutate_pod(pod: &Value, identity: &Identity, cfg: &MutationConfig, rng: &
                 volume_name: injection.volume_name,
                 mount_path: injection.mount_path,
             };
-            patch.extend(plan_container(&format!("/spec/{list}/{index}"), container, &plan));
+            patch.extend(plan_container(
+                &format!("/spec/{list}/{index}"),
+                container,
+                &plan,
+            ));
         }
     }
-    Mutation { patch, mode: Some(mode) }
+    Mutation {
+        patch,
+        mode: Some(mode),
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,12 +24,21 @@ fn unescape(token: &str) -> String {
 /// Applies RFC 6902 `add` operations to `doc`.
 pub fn apply_patch(doc: &mut Value, patch: &[Value]) -> Result<(), PatchError> {
     for (index, op) in patch.iter().enumerate() {
-        let (Some("add"), Some(path), Some(value)) = (op["op"].as_str(), op["path"].as_str(), op.get("value")) else {
+        let (Some("add"), Some(path), Some(value)) =
+            (op["op"].as_str(), op["path"].as_str(), op.get("value"))
+        else {
             return Err(PatchError::Unsupported(index));
         };
-        let missing = || PatchError::Missing { index, path: path.to_owned() };
+        let missing = || PatchError::Missing {
+            index,
+            path: path.to_owned(),
+        };
         let (parent_path, last) = path.rsplit_once('/').ok_or_else(missing)?;
-        let parent = if parent_path.is_empty() { Some(&mut *doc) } else { doc.pointer_mut(parent_path) };
+        let parent = if parent_path.is_empty() {
+            Some(&mut *doc)
+        } else {
+            doc.pointer_mut(parent_path)
+        };
         match parent.ok_or_else(missing)? {
             Value::Object(map) => {
                 map.insert(unescape(last), value.clone());
@@ -63,8 +72,23 @@ mod tests {
             json!({"op": "add", "path": "/n", "value": [1]}),
         ];
         apply_patch(&mut doc, &patch).unwrap();
-        assert_eq!(doc, json!({"a": {"b": [0, 1, 2, 3]}, "m": {"x/y": "z"}, "n": [1]}));
-        assert!(apply_patch(&mut doc, &[json!({"op": "add", "path": "/nope/x", "value": 1})]).is_err());
-        assert!(apply_patch(&mut doc, &[json!({"op": "replace", "path": "/n", "value": 1})]).is_err());
+        assert_eq!(
+            doc,
+            json!({"a": {"b": [0, 1, 2, 3]}, "m": {"x/y": "z"}, "n": [1]})
+        );
+        assert!(
+            apply_patch(
+                &mut doc,
+                &[json!({"op": "add", "path": "/nope/x", "value": 1})]
+            )
+            .is_err()
+        );
+        assert!(
+            apply_patch(
+                &mut doc,
+                &[json!({"op": "replace", "path": "/n", "value": 1})]
+            )
+            .is_err()
+        );
     }
 }
