@@ -2,8 +2,9 @@ use serde::{Deserialize, Serialize};
 
 /// One JSON Web Key as issuers publish it.
 ///
-/// Field order is kube-apiserver's (`use, kty, kid, alg, n, e | crv, x, y`), so a JWKS we
-/// serialise reads exactly like the one `/openid/v1/jwks` serves.
+/// Field order is kube-apiserver's, which is go-jose's `rawJSONWebKey` order
+/// (`use, kty, kid, crv, alg, x, y, n, e`): RSA keys read `use, kty, kid, alg, n, e` and EC
+/// keys `use, kty, kid, crv, alg, x, y`, exactly like the JWKS `/openid/v1/jwks` serves.
 ///
 /// `kid` keeps the difference between absent (`None`) and empty (`Some("")`): AWS STS
 /// matches a token without `kid` only against a JWK whose `kid` is the empty string, and
@@ -17,17 +18,17 @@ pub struct Jwk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub n: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub e: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }

@@ -1,0 +1,71 @@
+use serde::{Deserialize, Serialize};
+
+use super::JwsAlgorithm;
+
+/// `/.well-known/openid-configuration` exactly as kube-apiserver serves it: these five
+/// members, in this order, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryDocument {
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub response_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+}
+
+impl DiscoveryDocument {
+    /// A document for `issuer`. Without `jwks_uri`, it is the issuer with trailing `/`
+    /// trimmed plus `/openid/v1/jwks` (the self-hosted layout: JWKS next to discovery).
+    /// `algs` are sorted and deduplicated, as kube-apiserver lists its keys' algorithms.
+    pub fn new(issuer: &str, jwks_uri: Option<&str>, algs: &[JwsAlgorithm]) -> Self {
+        let jwks_uri = match jwks_uri {
+            Some(uri) => uri.to_string(),
+            None => format!("{}/openid/v1/jwks", issuer.trim_end_matches('/')),
+        };
+        let mut names: Vec<String> = algs.iter().map(|a| a.as_str().to_string()).collect();
+        names.sort();
+        names.dedup();
+        DiscoveryDocument {
+            issuer: issuer.to_string(),
+            jwks_uri,
+            response_types_supported: vec!["id_token".into()],
+            subject_types_supported: vec!["public".into()],
+            id_token_signing_alg_values_supported: names,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_in_apiserver_order_with_sorted_unique_algs() {
+        let doc = DiscoveryDocument::new(
+            "https://bucket.s3.amazonaws.com/",
+            None,
+            &[
+                JwsAlgorithm::RS256,
+                JwsAlgorithm::ES256,
+                JwsAlgorithm::RS256,
+            ],
+        );
+        assert_eq!(
+            serde_json::to_string(&doc).unwrap(),
+            concat!(
+                r#"{"issuer":"https://bucket.s3.amazonaws.com/","#,
+                r#""jwks_uri":"https://bucket.s3.amazonaws.com/openid/v1/jwks","#,
+                r#""response_types_supported":["id_token"],"#,
+                r#""subject_types_supported":["public"],"#,
+                r#""id_token_signing_alg_values_supported":["ES256","RS256"]}"#
+            )
+        );
+    }
+
+    #[test]
+    fn explicit_jwks_uri_is_kept_verbatim() {
+        let doc = DiscoveryDocument::new("https://i", Some("https://k/keys.json"), &[]);
+        assert_eq!(doc.jwks_uri, "https://k/keys.json");
+        assert!(doc.id_token_signing_alg_values_supported.is_empty());
+    }
+}

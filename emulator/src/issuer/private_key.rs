@@ -1,0 +1,206 @@
+use ecdsa::signature::Signer;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use super::KeyAlgorithm;
+use super::KeyError;
+use super::pem::{self, PemBlock};
+use super::public_key::{PublicKey, PublicKeyInner};
+use crate::jwt::{HashAlgorithm, JwsAlgorithm};
+
+/// A signing key as kube-apiserver's `--service-account-signing-key-file` holds it.
+#[derive(Clone)]
+pub struct PrivateKey {
+    inner: PrivateKeyInner,
+}
+
+#[derive(Clone)]
+enum PrivateKeyInner {
+    // Boxed: an RSA key (with its CRT values) dwarfs the EC scalars.
+    Rsa(Box<RsaPrivateKey>),
+    P256(p256::SecretKey),
+    P384(p384::SecretKey),
+    P521(p521::SecretKey),
+}
+
+// Never print key material, not even in debug output.
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("algorithm", &self.algorithm())
+            .field("kid", &self.public_key().kid())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PrivateKey {
+    /// A fresh random key pair.
+    pub fn generate(algorithm: KeyAlgorithm) -> Self {
+        let mut rng = rand::thread_rng();
+        let rsa = |bits| {
+            // Only fails for absurd sizes or a broken RNG, neither reachable with 2048/4096.
+            RsaPrivateKey::new(&mut rand::thread_rng(), bits)
+                .map(|k| PrivateKeyInner::Rsa(Box::new(k)))
+                .expect("RSA key generation with a fixed supported size")
+        };
+        let inner = match algorithm {
+            KeyAlgorithm::Rsa2048 => rsa(2048),
+            KeyAlgorithm::Rsa4096 => rsa(4096),
+            KeyAlgorithm::EcP256 => PrivateKeyInner::P256(p256::SecretKey::random(&mut rng)),
+            KeyAlgorithm::EcP384 => PrivateKeyInner::P384(p384::SecretKey::random(&mut rng)),
+            KeyAlgorithm::EcP521 => PrivateKeyInner::P521(p521::SecretKey::random(&mut rng)),
+        };
+        PrivateKey { inner }
+    }
+
+    /// The first PEM block of `text`, which must be a private key: PKCS#1 `RSA PRIVATE KEY`
+    /// (`ssh-keygen -t rsa -m pem`, `openssl genrsa` 1.x), PKCS#8 `PRIVATE KEY`
+    /// (`openssl genpkey`) or SEC1 `EC PRIVATE KEY` (`openssl ecparam -genkey`).
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let blocks = pem::blocks(text)?;
+        let first = &blocks[0];
+        Self::from_block(first)?.ok_or_else(|| KeyError::UnsupportedPemLabel(first.label.clone()))
+    }
+
+    /// `Ok(None)` when the block's label is not a private-key label.
+    pub(crate) fn from_block(block: &PemBlock) -> Result<Option<Self>, KeyError> {
+        let invalid = |reason: String| KeyError::InvalidKey {
+            label: block.label.clone(),
+            reason,
+        };
+        let der = block.der.as_slice();
+        let inner = match block.label.as_str() {
+            "RSA PRIVATE KEY" => RsaPrivateKey::from_pkcs1_der(der)
+                .map(|k| PrivateKeyInner::Rsa(Box::new(k)))
+                .map_err(|e| invalid(e.to_string()))?,
+            "PRIVATE KEY" => Self::from_pkcs8_der(der).map_err(invalid)?,
+            "EC PRIVATE KEY" => Self::from_sec1_der(der).map_err(invalid)?,
+            _ => return Ok(None),
+        };
+        let key = PrivateKey { inner };
+        key.public_key().check_loadable()?;
+        Ok(Some(key))
+    }
+
+    fn from_pkcs8_der(der: &[u8]) -> Result<PrivateKeyInner, String> {
+        use pkcs8::DecodePrivateKey;
+        if let Ok(k) = RsaPrivateKey::from_pkcs8_der(der) {
+            return Ok(PrivateKeyInner::Rsa(Box::new(k)));
+        }
+        if let Ok(k) = p256::SecretKey::from_pkcs8_der(der) {
+            return Ok(PrivateKeyInner::P256(k));
+        }
+        if let Ok(k) = p384::SecretKey::from_pkcs8_der(der) {
+            return Ok(PrivateKeyInner::P384(k));
+        }
+        if let Ok(k) = p521::SecretKey::from_pkcs8_der(der) {
+            return Ok(PrivateKeyInner::P521(k));
+        }
+        Err("not an RSA, P-256, P-384 or P-521 PKCS#8 private key".into())
+    }
+
+    fn from_sec1_der(der: &[u8]) -> Result<PrivateKeyInner, String> {
+        if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
+            return Ok(PrivateKeyInner::P256(k));
+        }
+        if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
+            return Ok(PrivateKeyInner::P384(k));
+        }
+        if let Ok(k) = p521::SecretKey::from_sec1_der(der) {
+            return Ok(PrivateKeyInner::P521(k));
+        }
+        Err("not a P-256, P-384 or P-521 SEC1 private key".into())
+    }
+
+    /// PEM as the usual tools write it: RSA as PKCS#1 `RSA PRIVATE KEY` (like
+    /// `ssh-keygen -m pem`), EC as SEC1 `EC PRIVATE KEY` (like `openssl ecparam -genkey`).
+    pub fn to_pem(&self) -> String {
+        // DER-encoding an in-memory key cannot fail short of allocation failure.
+        match &self.inner {
+            PrivateKeyInner::Rsa(k) => {
+                let der = k.to_pkcs1_der().expect("an RSA key always encodes to DER");
+                pem::encode("RSA PRIVATE KEY", der.as_bytes())
+            }
+            PrivateKeyInner::P256(k) => {
+                pem::encode("EC PRIVATE KEY", &k.to_sec1_der().expect("SEC1 encoding"))
+            }
+            PrivateKeyInner::P384(k) => {
+                pem::encode("EC PRIVATE KEY", &k.to_sec1_der().expect("SEC1 encoding"))
+            }
+            PrivateKeyInner::P521(k) => {
+                pem::encode("EC PRIVATE KEY", &k.to_sec1_der().expect("SEC1 encoding"))
+            }
+        }
+    }
+
+    /// The matching verification key.
+    pub fn public_key(&self) -> PublicKey {
+        let inner = match &self.inner {
+            PrivateKeyInner::Rsa(k) => PublicKeyInner::Rsa(k.to_public_key()),
+            PrivateKeyInner::P256(k) => PublicKeyInner::P256(k.public_key()),
+            PrivateKeyInner::P384(k) => PublicKeyInner::P384(k.public_key()),
+            PrivateKeyInner::P521(k) => PublicKeyInner::P521(k.public_key()),
+        };
+        PublicKey { inner }
+    }
+
+    /// What kube-apiserver signs with: RS256 for RSA, ES256/ES384/ES512 by curve.
+    pub fn algorithm(&self) -> JwsAlgorithm {
+        match &self.inner {
+            PrivateKeyInner::Rsa(_) => JwsAlgorithm::RS256,
+            PrivateKeyInner::P256(_) => JwsAlgorithm::ES256,
+            PrivateKeyInner::P384(_) => JwsAlgorithm::ES384,
+            PrivateKeyInner::P521(_) => JwsAlgorithm::ES512,
+        }
+    }
+
+    /// The raw JWS signature over `signing_input` with [`Self::algorithm`]: RSA PKCS#1 v1.5,
+    /// or ECDSA as fixed-size `r || s` (RFC 7518 §3.4), never DER.
+    pub fn sign(&self, signing_input: &[u8]) -> Vec<u8> {
+        match &self.inner {
+            PrivateKeyInner::Rsa(key) => rsa_sign(key, HashAlgorithm::Sha256, signing_input),
+            PrivateKeyInner::P256(k) => {
+                let sig: p256::ecdsa::Signature =
+                    p256::ecdsa::SigningKey::from(k).sign(signing_input);
+                sig.to_bytes().to_vec()
+            }
+            PrivateKeyInner::P384(k) => {
+                let sig: p384::ecdsa::Signature =
+                    p384::ecdsa::SigningKey::from(k).sign(signing_input);
+                sig.to_bytes().to_vec()
+            }
+            PrivateKeyInner::P521(k) => {
+                let signer =
+                    p521::ecdsa::SigningKey::from(ecdsa::SigningKey::<p521::NistP521>::from(k));
+                let sig: p521::ecdsa::Signature = signer.sign(signing_input);
+                sig.to_bytes().to_vec()
+            }
+        }
+    }
+
+    /// Sign with an explicit JWS algorithm, e.g. RS384/RS512 with an RSA key to forge
+    /// tokens a real apiserver never emits. `None` when the key cannot make that algorithm
+    /// (an RSA key asked for ES256, a P-256 key asked for ES384, ...).
+    pub fn sign_as(&self, alg: JwsAlgorithm, signing_input: &[u8]) -> Option<Vec<u8>> {
+        match &self.inner {
+            PrivateKeyInner::Rsa(key) if alg.is_rsa() => {
+                Some(rsa_sign(key, alg.hash(), signing_input))
+            }
+            _ if alg == self.algorithm() => Some(self.sign(signing_input)),
+            _ => None,
+        }
+    }
+}
+
+fn rsa_sign(key: &RsaPrivateKey, hash: HashAlgorithm, msg: &[u8]) -> Vec<u8> {
+    let (scheme, digest) = match hash {
+        HashAlgorithm::Sha256 => (Pkcs1v15Sign::new::<Sha256>(), Sha256::digest(msg).to_vec()),
+        HashAlgorithm::Sha384 => (Pkcs1v15Sign::new::<Sha384>(), Sha384::digest(msg).to_vec()),
+        HashAlgorithm::Sha512 => (Pkcs1v15Sign::new::<Sha512>(), Sha512::digest(msg).to_vec()),
+    };
+    // Keys are at least 1024 bits (enforced on load and by generate), which fits every
+    // SHA-2 DigestInfo, so PKCS#1 v1.5 signing has no failure path left.
+    key.sign(scheme, &digest)
+        .expect("RSA key of at least 1024 bits fits any SHA-2 DigestInfo")
+}

@@ -1,0 +1,257 @@
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::RsaPublicKey;
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::traits::PublicKeyParts;
+use sha2::{Digest, Sha256};
+use spki::{DecodePublicKey, EncodePublicKey};
+
+use super::pem::{self, PemBlock};
+use super::private_key::PrivateKey;
+use super::{Jwk, KeyError};
+use crate::jwt::JwsAlgorithm;
+
+/// Go's crypto/rsa (1.24+) refuses keys below 1024 bits, so kube-apiserver cannot load
+/// them; we refuse them on load too rather than emulate a cluster that could not exist.
+pub(crate) const MIN_LOADABLE_RSA_BITS: usize = 1024;
+
+/// A verification key: RSA or ECDSA over P-256, P-384 or P-521.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    pub(crate) inner: PublicKeyInner,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PublicKeyInner {
+    Rsa(RsaPublicKey),
+    P256(p256::PublicKey),
+    P384(p384::PublicKey),
+    P521(p521::PublicKey),
+}
+
+impl PublicKey {
+    /// The first PEM block of `text`, which must be a public key: PKIX `PUBLIC KEY` (what
+    /// `openssl rsa -pubout` and `ssh-keygen -e -m PKCS8` write) or PKCS#1 `RSA PUBLIC KEY`.
+    pub fn from_pem(text: &str) -> Result<Self, KeyError> {
+        let blocks = pem::blocks(text)?;
+        let first = &blocks[0];
+        Self::from_public_block(first)?
+            .ok_or_else(|| KeyError::UnsupportedPemLabel(first.label.clone()))
+    }
+
+    /// Every key in a PEM bundle, the way kube-apiserver reads `--service-account-key-file`:
+    /// public keys as they are, private keys (PKCS#1, PKCS#8, SEC1) as their public half,
+    /// other blocks (certificates, parameters) skipped. A bundle with no key is an error.
+    pub fn all_from_pem(text: &str) -> Result<Vec<Self>, KeyError> {
+        let mut keys = Vec::new();
+        for block in pem::blocks(text)? {
+            if let Some(key) = Self::from_public_block(&block)? {
+                keys.push(key);
+            } else if let Some(key) = PrivateKey::from_block(&block)? {
+                keys.push(key.public_key());
+            }
+        }
+        if keys.is_empty() {
+            return Err(KeyError::NoKeys);
+        }
+        Ok(keys)
+    }
+
+    /// `Ok(None)` when the block's label is not a public-key label.
+    fn from_public_block(block: &PemBlock) -> Result<Option<Self>, KeyError> {
+        let invalid = |reason: String| KeyError::InvalidKey {
+            label: block.label.clone(),
+            reason,
+        };
+        let inner = match block.label.as_str() {
+            "PUBLIC KEY" => Self::from_spki_der(&block.der).map_err(invalid)?,
+            "RSA PUBLIC KEY" => RsaPublicKey::from_pkcs1_der(&block.der)
+                .map(PublicKeyInner::Rsa)
+                .map_err(|e| invalid(e.to_string()))?,
+            _ => return Ok(None),
+        };
+        let key = PublicKey { inner };
+        key.check_loadable()?;
+        Ok(Some(key))
+    }
+
+    fn from_spki_der(der: &[u8]) -> Result<PublicKeyInner, String> {
+        if let Ok(k) = RsaPublicKey::from_public_key_der(der) {
+            return Ok(PublicKeyInner::Rsa(k));
+        }
+        if let Ok(k) = p256::PublicKey::from_public_key_der(der) {
+            return Ok(PublicKeyInner::P256(k));
+        }
+        if let Ok(k) = p384::PublicKey::from_public_key_der(der) {
+            return Ok(PublicKeyInner::P384(k));
+        }
+        if let Ok(k) = p521::PublicKey::from_public_key_der(der) {
+            return Ok(PublicKeyInner::P521(k));
+        }
+        Err("not an RSA, P-256, P-384 or P-521 SubjectPublicKeyInfo".into())
+    }
+
+    pub(crate) fn check_loadable(&self) -> Result<(), KeyError> {
+        match self.rsa_bits() {
+            Some(bits) if bits < MIN_LOADABLE_RSA_BITS => Err(KeyError::RsaKeyTooSmall {
+                bits,
+                min: MIN_LOADABLE_RSA_BITS,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The modulus size in bits for RSA keys, `None` for EC keys.
+    pub fn rsa_bits(&self) -> Option<usize> {
+        match &self.inner {
+            PublicKeyInner::Rsa(k) => Some(k.n().bits()),
+            _ => None,
+        }
+    }
+
+    /// DER SubjectPublicKeyInfo, byte-identical to Go's `x509.MarshalPKIXPublicKey`
+    /// (RSA with NULL parameters, EC as an uncompressed point with a named curve).
+    pub fn spki_der(&self) -> Vec<u8> {
+        // Encoding an in-memory, already validated key has no failure path in practice;
+        // the error type exists only because the encoder is generic over writers.
+        let doc = match &self.inner {
+            PublicKeyInner::Rsa(k) => k.to_public_key_der(),
+            PublicKeyInner::P256(k) => k.to_public_key_der(),
+            PublicKeyInner::P384(k) => k.to_public_key_der(),
+            PublicKeyInner::P521(k) => k.to_public_key_der(),
+        };
+        doc.expect("a validated public key always encodes to DER")
+            .into_vec()
+    }
+
+    /// PKIX `PUBLIC KEY` PEM with 64-column lines.
+    pub fn to_pem(&self) -> String {
+        pem::encode("PUBLIC KEY", &self.spki_der())
+    }
+
+    /// kube-apiserver's key ID (since 1.16): unpadded base64url of SHA-256 over the DER
+    /// SubjectPublicKeyInfo; always 43 characters.
+    pub fn kid(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.spki_der()))
+    }
+
+    /// The algorithm kube-apiserver signs with for this key: RS256 for any RSA key,
+    /// ES256/ES384/ES512 by curve.
+    pub fn algorithm(&self) -> JwsAlgorithm {
+        match &self.inner {
+            PublicKeyInner::Rsa(_) => JwsAlgorithm::RS256,
+            PublicKeyInner::P256(_) => JwsAlgorithm::ES256,
+            PublicKeyInner::P384(_) => JwsAlgorithm::ES384,
+            PublicKeyInner::P521(_) => JwsAlgorithm::ES512,
+        }
+    }
+
+    /// The JWK kube-apiserver publishes for this key: `{use:"sig", kty, kid, alg, n, e}`
+    /// for RSA, `{use:"sig", kty:"EC", kid, crv, alg, x, y}` for EC (fixed-width x and y).
+    pub fn to_jwk(&self) -> Jwk {
+        let mut jwk = Jwk {
+            use_: Some("sig".into()),
+            kty: self.algorithm().key_type().into(),
+            kid: Some(self.kid()),
+            crv: self.algorithm().curve().map(str::to_string),
+            alg: Some(self.algorithm().as_str().into()),
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+            extra: Default::default(),
+        };
+        let b64 = |bytes: &[u8]| Some(URL_SAFE_NO_PAD.encode(bytes));
+        match &self.inner {
+            PublicKeyInner::Rsa(k) => {
+                jwk.n = b64(&k.n().to_bytes_be());
+                jwk.e = b64(&k.e().to_bytes_be());
+            }
+            PublicKeyInner::P256(k) => {
+                let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(k, false);
+                jwk.x = point.x().and_then(|x| b64(x));
+                jwk.y = point.y().and_then(|y| b64(y));
+            }
+            PublicKeyInner::P384(k) => {
+                let point = p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(k, false);
+                jwk.x = point.x().and_then(|x| b64(x));
+                jwk.y = point.y().and_then(|y| b64(y));
+            }
+            PublicKeyInner::P521(k) => {
+                let point = p521::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(k, false);
+                jwk.x = point.x().and_then(|x| b64(x));
+                jwk.y = point.y().and_then(|y| b64(y));
+            }
+        }
+        jwk
+    }
+
+    /// The public key a JWK describes. Only `kty`, `n`/`e` and `crv`/`x`/`y` are read;
+    /// `use`, `alg` and `kid` are the verifier's business. EC coordinates must have the
+    /// curve's full width (RFC 7518 §6.2.1.2) and lie on the curve.
+    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
+        let field = |name: &str, value: &Option<String>| -> Result<Vec<u8>, KeyError> {
+            let text = value
+                .as_deref()
+                .ok_or_else(|| KeyError::InvalidJwk(format!("missing {name:?}")))?;
+            URL_SAFE_NO_PAD
+                .decode(text)
+                .map_err(|e| KeyError::InvalidJwk(format!("{name:?} is not base64url: {e}")))
+        };
+        let inner = match jwk.kty.as_str() {
+            "RSA" => {
+                let n = rsa::BigUint::from_bytes_be(&field("n", &jwk.n)?);
+                let e = rsa::BigUint::from_bytes_be(&field("e", &jwk.e)?);
+                RsaPublicKey::new(n, e)
+                    .map(PublicKeyInner::Rsa)
+                    .map_err(|e| KeyError::InvalidJwk(format!("bad RSA key: {e}")))?
+            }
+            "EC" => {
+                let crv = jwk
+                    .crv
+                    .as_deref()
+                    .ok_or_else(|| KeyError::InvalidJwk("missing \"crv\"".into()))?;
+                let (x, y) = (field("x", &jwk.x)?, field("y", &jwk.y)?);
+                let width = match crv {
+                    "P-256" => 32,
+                    "P-384" => 48,
+                    "P-521" => 66,
+                    other => {
+                        return Err(KeyError::InvalidJwk(format!(
+                            "unsupported curve {other:?} (supported: P-256, P-384, P-521)"
+                        )));
+                    }
+                };
+                if x.len() != width || y.len() != width {
+                    return Err(KeyError::InvalidJwk(format!(
+                        "{crv} coordinates must be {width} bytes each, got x={} y={}",
+                        x.len(),
+                        y.len()
+                    )));
+                }
+                let mut sec1 = Vec::with_capacity(1 + 2 * width);
+                sec1.push(0x04);
+                sec1.extend_from_slice(&x);
+                sec1.extend_from_slice(&y);
+                let off_curve = |_| KeyError::InvalidJwk(format!("point is not on {crv}"));
+                match crv {
+                    "P-256" => p256::PublicKey::from_sec1_bytes(&sec1)
+                        .map(PublicKeyInner::P256)
+                        .map_err(off_curve)?,
+                    "P-384" => p384::PublicKey::from_sec1_bytes(&sec1)
+                        .map(PublicKeyInner::P384)
+                        .map_err(off_curve)?,
+                    _ => p521::PublicKey::from_sec1_bytes(&sec1)
+                        .map(PublicKeyInner::P521)
+                        .map_err(off_curve)?,
+                }
+            }
+            other => {
+                return Err(KeyError::InvalidJwk(format!(
+                    "unsupported kty {other:?} (supported: RSA, EC)"
+                )));
+            }
+        };
+        Ok(PublicKey { inner })
+    }
+}

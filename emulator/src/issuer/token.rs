@@ -1,0 +1,221 @@
+//! Tokens byte-for-byte shaped like kube-apiserver's (keys and times aside).
+//!
+//! kube-apiserver builds claims with go-jose, which round-trips them through a Go map, so
+//! every JSON object in a real token has its keys in alphabetical order. The structs below
+//! declare their fields alphabetically to reproduce that without relying on map ordering.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+use super::PrivateKey;
+
+/// A named object with its UID, as bound-token claims reference pods, nodes, secrets and
+/// service accounts. Empty members are omitted, as Go's `omitempty` does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectRef {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub uid: String,
+}
+
+impl ObjectRef {
+    /// Shorthand for `ObjectRef { name, uid }`.
+    pub fn new(name: impl Into<String>, uid: impl Into<String>) -> Self {
+        ObjectRef {
+            name: name.into(),
+            uid: uid.into(),
+        }
+    }
+}
+
+/// Everything a projected / TokenRequest token says. Expiration policy (max expiration,
+/// the 3607 s extension) is applied by the caller: see [`super::extend_expiration`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundTokenRequest {
+    /// `iss`: the first `--service-account-issuer`.
+    pub issuer: String,
+    /// `aud`: always serialised as an array, even with a single audience.
+    pub audiences: Vec<String>,
+    pub namespace: String,
+    pub service_account: ObjectRef,
+    pub pod: Option<ObjectRef>,
+    pub node: Option<ObjectRef>,
+    pub secret: Option<ObjectRef>,
+    /// `iat` and `nbf`, seconds since the epoch.
+    pub issued_at: i64,
+    /// `exp` = `issued_at + expiration_seconds`.
+    pub expiration_seconds: i64,
+    /// `kubernetes.io.warnafter`, absolute seconds since the epoch.
+    pub warn_after: Option<i64>,
+    /// `jti`; `None` emulates clusters before 1.30 (no `jti` claim).
+    pub jti: Option<String>,
+}
+
+/// Whether the header carries a `kid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KidMode {
+    /// `kid` = SHA-256 of the SPKI, as kube-apiserver does since 1.16.
+    #[default]
+    Sha256,
+    /// No `kid` member at all, as before 1.16.
+    Omitted,
+}
+
+#[derive(Serialize)]
+struct JoseHeader<'a> {
+    alg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BoundClaims<'a> {
+    aud: &'a [String],
+    exp: i64,
+    iat: i64,
+    iss: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<&'a str>,
+    #[serde(rename = "kubernetes.io")]
+    kubernetes_io: KubernetesClaims<'a>,
+    nbf: i64,
+    sub: String,
+}
+
+#[derive(Serialize)]
+struct KubernetesClaims<'a> {
+    namespace: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a ObjectRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pod: Option<&'a ObjectRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a ObjectRef>,
+    serviceaccount: &'a ObjectRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnafter: Option<i64>,
+}
+
+/// A signed projected service-account token, exactly as kube-apiserver would mint it
+/// with `key`: header `{"alg":..,"kid":..}` (no `typ`), alphabetical claims.
+pub fn sign_bound_token(req: &BoundTokenRequest, key: &PrivateKey, kid: KidMode) -> String {
+    let claims = BoundClaims {
+        aud: &req.audiences,
+        exp: req.issued_at + req.expiration_seconds,
+        iat: req.issued_at,
+        iss: &req.issuer,
+        jti: req.jti.as_deref(),
+        kubernetes_io: KubernetesClaims {
+            namespace: &req.namespace,
+            node: req.node.as_ref(),
+            pod: req.pod.as_ref(),
+            secret: req.secret.as_ref(),
+            serviceaccount: &req.service_account,
+            warnafter: req.warn_after,
+        },
+        nbf: req.issued_at,
+        sub: subject(&req.namespace, &req.service_account.name),
+    };
+    sign_serialisable(&claims, key, kid)
+}
+
+/// A legacy Secret-based token (what the token controller wrote into
+/// `kubernetes.io/service-account-token` Secrets): no `aud`, no `exp`, flat claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyTokenRequest {
+    pub namespace: String,
+    pub service_account: ObjectRef,
+    pub secret_name: String,
+}
+
+#[derive(Serialize)]
+struct LegacyClaims<'a> {
+    iss: &'static str,
+    #[serde(rename = "kubernetes.io/serviceaccount/namespace")]
+    namespace: &'a str,
+    #[serde(rename = "kubernetes.io/serviceaccount/secret.name")]
+    secret_name: &'a str,
+    #[serde(rename = "kubernetes.io/serviceaccount/service-account.name")]
+    service_account_name: &'a str,
+    #[serde(rename = "kubernetes.io/serviceaccount/service-account.uid")]
+    service_account_uid: &'a str,
+    sub: String,
+}
+
+/// The legacy issuer, fixed regardless of `--service-account-issuer`.
+pub const LEGACY_ISSUER: &str = "kubernetes/serviceaccount";
+
+/// Signs a legacy Secret-based token (`iss: kubernetes/serviceaccount`).
+pub fn sign_legacy_token(req: &LegacyTokenRequest, key: &PrivateKey, kid: KidMode) -> String {
+    let claims = LegacyClaims {
+        iss: LEGACY_ISSUER,
+        namespace: &req.namespace,
+        secret_name: &req.secret_name,
+        service_account_name: &req.service_account.name,
+        service_account_uid: &req.service_account.uid,
+        sub: subject(&req.namespace, &req.service_account.name),
+    };
+    sign_serialisable(&claims, key, kid)
+}
+
+fn subject(namespace: &str, name: &str) -> String {
+    format!("system:serviceaccount:{namespace}:{name}")
+}
+
+fn sign_serialisable(claims: &impl Serialize, key: &PrivateKey, kid: KidMode) -> String {
+    let header = JoseHeader {
+        alg: key.algorithm().as_str(),
+        kid: match kid {
+            KidMode::Sha256 => Some(key.public_key().kid()),
+            KidMode::Omitted => None,
+        },
+    };
+    // Plain structs of strings and integers always serialise.
+    let header = serde_json::to_vec(&header).expect("header serialises");
+    let claims = serde_json::to_vec(claims).expect("claims serialise");
+    let input = signing_input(&header, &claims);
+    let signature = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+fn signing_input(header: &[u8], claims: &[u8]) -> String {
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    )
+}
+
+/// Any header and claims signed with `key` using the header's `alg` when the key can make
+/// it (so RS384/RS512 work with RSA keys), else the key's own algorithm. For forging test
+/// tokens: nothing about the header (`alg: none`, `jku`, odd `kid`) is checked.
+pub fn sign_raw(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    key: &PrivateKey,
+) -> String {
+    let input = signing_input(header.to_string().as_bytes(), claims.to_string().as_bytes());
+    let alg = header
+        .get("alg")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|a| a.parse().ok());
+    let signature = alg
+        .and_then(|alg| key.sign_as(alg, input.as_bytes()))
+        .unwrap_or_else(|| key.sign(input.as_bytes()));
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// An HMAC-SHA256 signed token, for forging the classic "HS256 signed with the issuer's
+/// public key as the secret" attack in tests. The header is used as given.
+pub fn sign_hs256(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
+    let input = signing_input(header.to_string().as_bytes(), claims.to_string().as_bytes());
+    // HMAC accepts keys of any length, so construction cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(input.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag))
+}

@@ -1,0 +1,74 @@
+use serde_json::Value;
+use thiserror::Error;
+
+use super::UnverifiedToken;
+
+/// A claim present but of the wrong JSON type.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ClaimError {
+    #[error("claim {claim:?} must be a string")]
+    NotString { claim: String },
+    #[error("claim \"aud\" must be a string or an array of strings")]
+    BadAudience,
+    #[error("claim {claim:?} must be an integer number of seconds, got {found}")]
+    NotIntegerDate { claim: String, found: String },
+}
+
+impl UnverifiedToken {
+    /// A string claim; `Ok(None)` when absent, an error when present but not a string.
+    pub fn string_claim(&self, name: &str) -> Result<Option<&str>, ClaimError> {
+        match self.claims.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ClaimError::NotString {
+                claim: name.to_string(),
+            }),
+        }
+    }
+
+    /// `iss`.
+    pub fn issuer(&self) -> Result<Option<&str>, ClaimError> {
+        self.string_claim("iss")
+    }
+
+    /// `sub`.
+    pub fn subject(&self) -> Result<Option<&str>, ClaimError> {
+        self.string_claim("sub")
+    }
+
+    /// `azp`.
+    pub fn authorized_party(&self) -> Result<Option<&str>, ClaimError> {
+        self.string_claim("azp")
+    }
+
+    /// `aud` as a list: a single string becomes one element (RFC 7519 §4.1.3 allows both
+    /// forms); `Ok(None)` when absent; any other JSON type, or a non-string element, errs.
+    pub fn audiences(&self) -> Result<Option<Vec<String>>, ClaimError> {
+        match self.claims.get("aud") {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .map(Some)
+                .ok_or(ClaimError::BadAudience),
+            Some(_) => Err(ClaimError::BadAudience),
+        }
+    }
+
+    /// A NumericDate claim (`exp`, `iat`, `nbf`): must be a JSON integer. `1.5`, `1e9`
+    /// and `"123"` are errors, matching AWS's "timestamps must be integers".
+    pub fn numeric_date(&self, name: &str) -> Result<Option<i64>, ClaimError> {
+        let Some(value) = self.claims.get(name) else {
+            return Ok(None);
+        };
+        value
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| ClaimError::NotIntegerDate {
+                claim: name.to_string(),
+                found: value.to_string(),
+            })
+    }
+}
