@@ -114,24 +114,44 @@ impl PrivateKey {
     }
 
     /// PEM as the usual tools write it: RSA as PKCS#1 `RSA PRIVATE KEY` (like
-    /// `ssh-keygen -m pem`), EC as SEC1 `EC PRIVATE KEY` (like `openssl ecparam -genkey`).
+    /// `ssh-keygen -m pem`), EC as PKCS#8 `PRIVATE KEY` (like `openssl genpkey`).
+    ///
+    /// EC keys are not written as SEC1 because the RustCrypto SEC1 encoder omits the
+    /// curve OID, and Go's `x509.ParseECPrivateKey` (so kube-apiserver) cannot read that.
     pub fn to_pem(&self) -> String {
+        use pkcs8::EncodePrivateKey;
         // DER-encoding an in-memory key cannot fail short of allocation failure.
-        match &self.inner {
-            PrivateKeyInner::Rsa(k) => {
-                let der = k.to_pkcs1_der().expect("an RSA key always encodes to DER");
-                pem::encode("RSA PRIVATE KEY", der.as_bytes())
-            }
-            PrivateKeyInner::P256(k) => {
-                pem::encode("EC PRIVATE KEY", &k.to_sec1_der().expect("SEC1 encoding"))
-            }
-            PrivateKeyInner::P384(k) => {
-                pem::encode("EC PRIVATE KEY", &k.to_sec1_der().expect("SEC1 encoding"))
-            }
-            PrivateKeyInner::P521(k) => {
-                pem::encode("EC PRIVATE KEY", &k.to_sec1_der().expect("SEC1 encoding"))
-            }
-        }
+        let (label, der) = match &self.inner {
+            PrivateKeyInner::Rsa(k) => (
+                "RSA PRIVATE KEY",
+                k.to_pkcs1_der()
+                    .expect("an RSA key always encodes to DER")
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            PrivateKeyInner::P256(k) => (
+                "PRIVATE KEY",
+                k.to_pkcs8_der()
+                    .expect("PKCS#8 encoding")
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            PrivateKeyInner::P384(k) => (
+                "PRIVATE KEY",
+                k.to_pkcs8_der()
+                    .expect("PKCS#8 encoding")
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            PrivateKeyInner::P521(k) => (
+                "PRIVATE KEY",
+                k.to_pkcs8_der()
+                    .expect("PKCS#8 encoding")
+                    .as_bytes()
+                    .to_vec(),
+            ),
+        };
+        pem::encode(label, &der)
     }
 
     /// The matching verification key.
@@ -203,4 +223,129 @@ fn rsa_sign(key: &RsaPrivateKey, hash: HashAlgorithm, msg: &[u8]) -> Vec<u8> {
     // SHA-2 DigestInfo, so PKCS#1 v1.5 signing has no failure path left.
     key.sign(scheme, &digest)
         .expect("RSA key of at least 1024 bits fits any SHA-2 DigestInfo")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Throwaway OpenSSL 3.0 keys (commands in public_key.rs tests); secp256k1 made with
+    // `openssl ecparam -name secp256k1 -genkey -noout`.
+    const RSA_PKCS1: &str = include_str!("testdata/rsa-pkcs1.pem");
+    const RSA_PKCS8: &str = include_str!("testdata/rsa-pkcs8.pem");
+    const RSA_PUB_PKIX: &str = include_str!("testdata/rsa-pub-pkix.pem");
+    const P256_SEC1: &str = include_str!("testdata/p256-sec1.pem");
+    const P256_PUB: &str = include_str!("testdata/p256-pub.pem");
+    const P384_PKCS8: &str = include_str!("testdata/p384-pkcs8.pem");
+    const P521_SEC1: &str = include_str!("testdata/p521-sec1.pem");
+    const K256_SEC1: &str = include_str!("testdata/k256-sec1.pem");
+
+    #[test]
+    fn reads_pkcs1_pkcs8_and_sec1_as_written_by_openssl() {
+        let pkcs1 = PrivateKey::from_pem(RSA_PKCS1).unwrap();
+        let pkcs8 = PrivateKey::from_pem(RSA_PKCS8).unwrap();
+        let public = PublicKey::from_pem(RSA_PUB_PKIX).unwrap();
+        assert_eq!(pkcs1.public_key(), public);
+        assert_eq!(pkcs8.public_key(), public);
+        assert_eq!(
+            PrivateKey::from_pem(P256_SEC1).unwrap().public_key(),
+            PublicKey::from_pem(P256_PUB).unwrap()
+        );
+        assert_eq!(
+            PrivateKey::from_pem(P384_PKCS8).unwrap().algorithm(),
+            JwsAlgorithm::ES384
+        );
+        assert_eq!(
+            PrivateKey::from_pem(P521_SEC1).unwrap().algorithm(),
+            JwsAlgorithm::ES512
+        );
+    }
+
+    #[test]
+    fn rsa_to_pem_is_pkcs1_exactly_like_openssl_traditional() {
+        // OpenSSL's traditional output and ours are both DER PKCS#1 with 64-column base64.
+        assert_eq!(PrivateKey::from_pem(RSA_PKCS8).unwrap().to_pem(), RSA_PKCS1);
+    }
+
+    #[test]
+    fn ec_to_pem_is_pkcs8_exactly_like_openssl_genpkey() {
+        assert_eq!(
+            PrivateKey::from_pem(P384_PKCS8).unwrap().to_pem(),
+            P384_PKCS8
+        );
+        let from_sec1 = PrivateKey::from_pem(P521_SEC1).unwrap();
+        let pem = from_sec1.to_pem();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert_eq!(
+            PrivateKey::from_pem(&pem).unwrap().public_key(),
+            from_sec1.public_key()
+        );
+    }
+
+    #[test]
+    fn every_algorithm_generates_and_round_trips_through_pem() {
+        for alg in KeyAlgorithm::ALL {
+            let key = PrivateKey::generate(alg);
+            let back = PrivateKey::from_pem(&key.to_pem()).unwrap();
+            assert_eq!(back.public_key(), key.public_key(), "{alg}");
+            let public = PublicKey::from_pem(&key.public_key().to_pem()).unwrap();
+            assert_eq!(public, key.public_key(), "{alg}");
+            let expected_bits = match alg {
+                KeyAlgorithm::Rsa2048 => Some(2048),
+                KeyAlgorithm::Rsa4096 => Some(4096),
+                _ => None,
+            };
+            assert_eq!(key.public_key().rsa_bits(), expected_bits, "{alg}");
+            assert_eq!(key.algorithm(), key.public_key().algorithm(), "{alg}");
+        }
+    }
+
+    #[test]
+    fn unsupported_keys_are_named_errors() {
+        assert!(matches!(
+            PrivateKey::from_pem(K256_SEC1),
+            Err(KeyError::InvalidKey { label, reason }) if label == "EC PRIVATE KEY" && reason.contains("P-256")
+        ));
+        assert_eq!(
+            PrivateKey::from_pem(RSA_PUB_PKIX).map(|_| ()),
+            Err(KeyError::UnsupportedPemLabel("PUBLIC KEY".into()))
+        );
+        let small = RsaPrivateKey::new(&mut rand::thread_rng(), 512).unwrap();
+        let pem = pem::encode("RSA PRIVATE KEY", small.to_pkcs1_der().unwrap().as_bytes());
+        assert_eq!(
+            PrivateKey::from_pem(&pem).map(|_| ()),
+            Err(KeyError::RsaKeyTooSmall {
+                bits: 512,
+                min: 1024
+            })
+        );
+    }
+
+    #[test]
+    fn sign_as_refuses_algorithms_the_key_cannot_make() {
+        let ec = PrivateKey::from_pem(P256_SEC1).unwrap();
+        assert!(ec.sign_as(JwsAlgorithm::ES384, b"x").is_none());
+        assert!(ec.sign_as(JwsAlgorithm::RS256, b"x").is_none());
+        assert_eq!(
+            ec.sign_as(JwsAlgorithm::ES256, b"x").map(|s| s.len()),
+            Some(64)
+        );
+        let rsa = PrivateKey::from_pem(RSA_PKCS1).unwrap();
+        assert!(rsa.sign_as(JwsAlgorithm::ES256, b"x").is_none());
+        // PKCS#1 v1.5 is deterministic, so different hashes give different signatures.
+        assert_ne!(
+            rsa.sign_as(JwsAlgorithm::RS384, b"x"),
+            rsa.sign_as(JwsAlgorithm::RS512, b"x")
+        );
+        assert_eq!(rsa.sign_as(JwsAlgorithm::RS256, b"x"), Some(rsa.sign(b"x")));
+    }
+
+    #[test]
+    fn debug_output_never_contains_key_material() {
+        let key = PrivateKey::from_pem(P256_SEC1).unwrap();
+        let debug = format!("{key:?}");
+        assert!(debug.contains("ES256"));
+        let body: String = P256_SEC1.lines().nth(1).unwrap().chars().take(16).collect();
+        assert!(!debug.contains(&body));
+    }
 }

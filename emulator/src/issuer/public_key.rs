@@ -255,3 +255,177 @@ impl PublicKey {
         Ok(PublicKey { inner })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Throwaway keys made with OpenSSL 3.0 for these tests only:
+    //   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa-pkcs8.pem
+    //   openssl pkey -in rsa-pkcs8.pem -pubout -out rsa-pub-pkix.pem
+    //   openssl rsa -in rsa-pkcs8.pem -RSAPublicKey_out -out rsa-pub-pkcs1.pem
+    //   openssl ecparam -name prime256v1 -genkey -noout -out p256-sec1.pem
+    //   openssl pkey -in p256-sec1.pem -pubout -out p256-pub.pem
+    //   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out p384-pkcs8.pem
+    //   openssl ecparam -name secp521r1 -genkey -noout -out p521-sec1.pem
+    const RSA_PUB_PKIX: &str = include_str!("testdata/rsa-pub-pkix.pem");
+    const RSA_PUB_PKCS1: &str = include_str!("testdata/rsa-pub-pkcs1.pem");
+    const RSA_PKCS1: &str = include_str!("testdata/rsa-pkcs1.pem");
+    const P256_PUB: &str = include_str!("testdata/p256-pub.pem");
+    const P256_SEC1: &str = include_str!("testdata/p256-sec1.pem");
+    const P384_PKCS8: &str = include_str!("testdata/p384-pkcs8.pem");
+    const P521_SEC1: &str = include_str!("testdata/p521-sec1.pem");
+
+    // Computed outside this crate, per key, with:
+    //   openssl pkey [-pubin] -in KEY -pubout -outform DER | openssl dgst -sha256 -binary \
+    //     | base64 | tr '+/' '-_' | tr -d '=\n'
+    // which is kube-apiserver's derivation over the DER SubjectPublicKeyInfo.
+    const RSA_KID: &str = "qPDbLw-rhOgqZOT8JoUfFI6cDnOLONMCH6cju6_j0z4";
+    const P256_KID: &str = "MvfEq77tKRh0ChdZYOQQk8poJ_hZkR0ZdA5ezC4N0fo";
+    const P384_KID: &str = "KOslvw8nnStzaqzNdJqmwr7PzBGp7ydbQAv8lyLPmlA";
+    const P521_KID: &str = "VBIQl6rdd3AvaCEHCamhtio8aS34a7g-XT2FHwDAHdk";
+
+    // `openssl rsa -pubin -modulus` and `openssl ec -text` (x, y) re-encoded as base64url.
+    const RSA_N: &str = "0zQSbcWKVtWkq0RLS0WZrggituUvik7sqTTIZY45Oc6a6YSz3Ycxqwl_LuU1i48mLQgoRmZ1fQjBt7SDL5dbRxQS7oXp59KY9V-0NxKRCUaMgi8sNNwEYNyxmb5XQI2fIp9KXVRKkEfmVPrpUDe6SasIdfJBqR0Ki8l0Y-5C1EcvmVwnc7aQwz0ghoiwFz3C8tWgw89R-0AKCpc5Q8NGyUtK_4TkssKlw_1iDVHBLSuQs7q0-XLrRBvKAUtLCv_xgwdKLN2zzu-01EeoFcZVxD4jgSZuRFdKXizpeyp8c2M1Nkw8RVKcFb_STFF97ufNw6cMVsM7nbCZyKytNw9a1Q";
+    const P521_X: &str =
+        "AQDWXjMm466O7vGuJYv8Tnk4d9w-0amBME_L5F0kXGwCAXA2Ue43P3T_-6oL0_SR0EGDrgeU5STJekSW1SlsaRIx";
+    const P521_Y: &str =
+        "AKVKu6l-okWNzt6OUX5vqxtEJ7Kf1NydqJuGjI6H0EqjmRFlc3uukC46CfJMaEaNxtb4qI5aOn2kbsncj3GU883h";
+
+    #[test]
+    fn kid_matches_openssl_computed_values() {
+        let rsa = PublicKey::from_pem(RSA_PUB_PKIX).unwrap();
+        assert_eq!(rsa.kid(), RSA_KID);
+        assert_eq!(rsa.kid().len(), 43);
+        assert_eq!(PublicKey::from_pem(P256_PUB).unwrap().kid(), P256_KID);
+        let p384 = PrivateKey::from_pem(P384_PKCS8).unwrap().public_key();
+        assert_eq!(p384.kid(), P384_KID);
+        let p521 = PrivateKey::from_pem(P521_SEC1).unwrap().public_key();
+        assert_eq!(p521.kid(), P521_KID);
+    }
+
+    #[test]
+    fn pkcs1_and_pkix_public_keys_are_the_same_key() {
+        let pkix = PublicKey::from_pem(RSA_PUB_PKIX).unwrap();
+        let pkcs1 = PublicKey::from_pem(RSA_PUB_PKCS1).unwrap();
+        assert_eq!(pkix, pkcs1);
+        assert_eq!(pkcs1.kid(), RSA_KID);
+        assert_eq!(pkcs1.rsa_bits(), Some(2048));
+    }
+
+    #[test]
+    fn to_pem_reproduces_openssl_output_exactly() {
+        // Both write PKIX with 64-column lines, so the text is byte-identical.
+        assert_eq!(
+            PublicKey::from_pem(RSA_PUB_PKIX).unwrap().to_pem(),
+            RSA_PUB_PKIX
+        );
+        assert_eq!(PublicKey::from_pem(P256_PUB).unwrap().to_pem(), P256_PUB);
+    }
+
+    #[test]
+    fn rsa_jwk_has_kube_shape_and_openssl_modulus() {
+        let jwk = PublicKey::from_pem(RSA_PUB_PKIX).unwrap().to_jwk();
+        assert_eq!(
+            serde_json::to_string(&jwk).unwrap(),
+            format!(
+                r#"{{"use":"sig","kty":"RSA","kid":"{RSA_KID}","alg":"RS256","n":"{RSA_N}","e":"AQAB"}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn ec_jwk_has_kube_field_order_and_full_width_coordinates() {
+        let key = PrivateKey::from_pem(P521_SEC1).unwrap().public_key();
+        let jwk = key.to_jwk();
+        // go-jose order: use, kty, kid, crv, alg, x, y. P-521 coordinates keep their
+        // leading zero bytes (66 bytes each; this key's y starts with 0x00).
+        assert_eq!(
+            serde_json::to_string(&jwk).unwrap(),
+            format!(
+                r#"{{"use":"sig","kty":"EC","kid":"{P521_KID}","crv":"P-521","alg":"ES512","x":"{P521_X}","y":"{P521_Y}"}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn jwk_round_trips_for_every_key_type() {
+        for text in [RSA_PUB_PKIX, P256_PUB] {
+            let key = PublicKey::from_pem(text).unwrap();
+            assert_eq!(PublicKey::from_jwk(&key.to_jwk()).unwrap(), key);
+        }
+        for text in [P384_PKCS8, P521_SEC1, P256_SEC1, RSA_PKCS1] {
+            let key = PrivateKey::from_pem(text).unwrap().public_key();
+            let back = PublicKey::from_jwk(&key.to_jwk()).unwrap();
+            assert_eq!(back, key);
+            assert_eq!(back.kid(), key.kid());
+        }
+    }
+
+    #[test]
+    fn bad_jwks_are_named_errors() {
+        let good = PublicKey::from_pem(P256_PUB).unwrap().to_jwk();
+        let cases: [(&str, Box<dyn Fn(&mut Jwk)>); 6] = [
+            ("kty", Box::new(|j| j.kty = "OKP".into())),
+            ("curve", Box::new(|j| j.crv = Some("secp256k1".into()))),
+            ("\"crv\"", Box::new(|j| j.crv = None)),
+            ("\"x\"", Box::new(|j| j.x = None)),
+            ("base64url", Box::new(|j| j.y = Some("a+b/".into()))),
+            ("32 bytes", Box::new(|j| j.x = Some("AAAA".into()))),
+        ];
+        for (needle, mutate) in cases {
+            let mut jwk = good.clone();
+            mutate(&mut jwk);
+            let err = PublicKey::from_jwk(&jwk).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err:?} should mention {needle}");
+        }
+        // Right widths, but (0, 0) is not on the curve.
+        let mut off = good.clone();
+        off.x = Some("A".repeat(43));
+        off.y = Some("A".repeat(43));
+        assert!(
+            PublicKey::from_jwk(&off)
+                .unwrap_err()
+                .to_string()
+                .contains("not on")
+        );
+        let mut rsa = PublicKey::from_pem(RSA_PUB_PKIX).unwrap().to_jwk();
+        rsa.e = None;
+        assert!(
+            PublicKey::from_jwk(&rsa)
+                .unwrap_err()
+                .to_string()
+                .contains("\"e\"")
+        );
+    }
+
+    #[test]
+    fn bundles_yield_every_key_including_private_keys_public_half() {
+        let bundle = format!(
+            "# service-account keys\n{RSA_PUB_PKIX}{P256_SEC1}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n{P384_PKCS8}"
+        );
+        let keys = PublicKey::all_from_pem(&bundle).unwrap();
+        let kids: Vec<String> = keys.iter().map(PublicKey::kid).collect();
+        assert_eq!(kids, [RSA_KID, P256_KID, P384_KID]);
+    }
+
+    #[test]
+    fn bundles_without_keys_and_wrong_labels_are_errors() {
+        let cert_only = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert_eq!(PublicKey::all_from_pem(cert_only), Err(KeyError::NoKeys));
+        assert_eq!(
+            PublicKey::from_pem(cert_only),
+            Err(KeyError::UnsupportedPemLabel("CERTIFICATE".into()))
+        );
+        // A private key is not accepted where a public key is asked for.
+        assert_eq!(
+            PublicKey::from_pem(RSA_PKCS1),
+            Err(KeyError::UnsupportedPemLabel("RSA PRIVATE KEY".into()))
+        );
+        let garbage = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        assert!(matches!(
+            PublicKey::from_pem(garbage),
+            Err(KeyError::InvalidKey { label, .. }) if label == "PUBLIC KEY"
+        ));
+    }
+}
