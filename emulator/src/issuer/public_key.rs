@@ -365,7 +365,8 @@ mod tests {
     #[test]
     fn bad_jwks_are_named_errors() {
         let good = PublicKey::from_pem(P256_PUB).unwrap().to_jwk();
-        let cases: [(&str, Box<dyn Fn(&mut Jwk)>); 6] = [
+        type Mutation = Box<dyn Fn(&mut Jwk)>;
+        let cases: [(&str, Mutation); 6] = [
             ("kty", Box::new(|j| j.kty = "OKP".into())),
             ("curve", Box::new(|j| j.crv = Some("secp256k1".into()))),
             ("\"crv\"", Box::new(|j| j.crv = None)),
