@@ -219,3 +219,168 @@ pub fn sign_hs256(header: &serde_json::Value, claims: &serde_json::Value, secret
     let tag = mac.finalize().into_bytes();
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::issuer::{KeyAlgorithm, jwks};
+    use crate::jwt::{parse, verify_signature};
+
+    const RSA_PKCS1: &str = include_str!("testdata/rsa-pkcs1.pem");
+
+    fn rsa() -> PrivateKey {
+        PrivateKey::from_pem(RSA_PKCS1).unwrap()
+    }
+
+    fn request() -> BoundTokenRequest {
+        BoundTokenRequest {
+            issuer: "https://oidc.example.com/cluster".into(),
+            audiences: vec!["sts.amazonaws.com".into()],
+            namespace: "apps".into(),
+            service_account: ObjectRef::new("uploader", "sa-uid"),
+            pod: Some(ObjectRef::new("uploader-7d9f", "pod-uid")),
+            node: Some(ObjectRef::new("node-1", "node-uid")),
+            secret: None,
+            issued_at: 1_700_000_000,
+            expiration_seconds: 86_400,
+            warn_after: None,
+            jti: Some("6e3c8a0e-2b8c-4b7e-9d55-1f0e5f2f8a11".into()),
+        }
+    }
+
+    /// The header and payload exactly as encoded in the token (decoded, not re-serialised).
+    fn texts(token: &str) -> (String, String) {
+        let mut parts = token.split('.');
+        let mut next = || {
+            let bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+            String::from_utf8(bytes).unwrap()
+        };
+        (next(), next())
+    }
+
+    #[test]
+    fn bound_token_is_shaped_like_kube_apiservers() {
+        let key = rsa();
+        let token = sign_bound_token(&request(), &key, KidMode::Sha256);
+        let (header, payload) = texts(&token);
+        assert_eq!(
+            header,
+            format!(r#"{{"alg":"RS256","kid":"{}"}}"#, key.public_key().kid())
+        );
+        assert_eq!(
+            payload,
+            concat!(
+                r#"{"aud":["sts.amazonaws.com"],"exp":1700086400,"iat":1700000000,"#,
+                r#""iss":"https://oidc.example.com/cluster","#,
+                r#""jti":"6e3c8a0e-2b8c-4b7e-9d55-1f0e5f2f8a11","#,
+                r#""kubernetes.io":{"namespace":"apps","node":{"name":"node-1","uid":"node-uid"},"#,
+                r#""pod":{"name":"uploader-7d9f","uid":"pod-uid"},"#,
+                r#""serviceaccount":{"name":"uploader","uid":"sa-uid"}},"#,
+                r#""nbf":1700000000,"sub":"system:serviceaccount:apps:uploader"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn bound_token_verifies_against_the_published_jwks() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcP384);
+        let token = sign_bound_token(&request(), &key, KidMode::Sha256);
+        let parsed = parse(&token).unwrap();
+        assert_eq!(parsed.header.alg, "ES384");
+        let set = jwks(&[key.public_key()], false);
+        let kid = parsed.header.kid.clone().unwrap();
+        let jwk = set.find(&kid).next().unwrap();
+        assert_eq!(verify_signature(&parsed, jwk), Ok(()));
+        assert_eq!(
+            parsed.audiences().unwrap(),
+            Some(vec!["sts.amazonaws.com".into()])
+        );
+    }
+
+    #[test]
+    fn optional_claims_appear_only_when_set() {
+        let mut req = request();
+        req.pod = None;
+        req.node = None;
+        req.jti = None;
+        req.secret = Some(ObjectRef::new("legacy-secret", "secret-uid"));
+        req.warn_after = Some(1_700_003_607);
+        req.service_account.uid = String::new();
+        let (_, payload) = texts(&sign_bound_token(&req, &rsa(), KidMode::Sha256));
+        assert!(!payload.contains("jti"));
+        assert!(!payload.contains("pod"));
+        assert!(payload.contains(
+            r#""kubernetes.io":{"namespace":"apps","secret":{"name":"legacy-secret","uid":"secret-uid"},"serviceaccount":{"name":"uploader"},"warnafter":1700003607}"#
+        ));
+    }
+
+    #[test]
+    fn several_audiences_stay_in_request_order() {
+        let mut req = request();
+        req.audiences = vec![
+            "sts.amazonaws.com".into(),
+            "https://kubernetes.default.svc".into(),
+        ];
+        let (_, payload) = texts(&sign_bound_token(&req, &rsa(), KidMode::Sha256));
+        assert!(
+            payload
+                .starts_with(r#"{"aud":["sts.amazonaws.com","https://kubernetes.default.svc"],"#)
+        );
+    }
+
+    #[test]
+    fn omitted_kid_means_no_kid_member_at_all() {
+        let key = PrivateKey::generate(KeyAlgorithm::EcP256);
+        let token = sign_bound_token(&request(), &key, KidMode::Omitted);
+        let (header, _) = texts(&token);
+        assert_eq!(header, r#"{"alg":"ES256"}"#);
+        assert_eq!(parse(&token).unwrap().header.kid, None);
+    }
+
+    #[test]
+    fn legacy_token_has_flat_claims_and_no_aud_or_exp() {
+        let req = LegacyTokenRequest {
+            namespace: "apps".into(),
+            service_account: ObjectRef::new("uploader", "sa-uid"),
+            secret_name: "uploader-token-x7k2p".into(),
+        };
+        let (_, payload) = texts(&sign_legacy_token(&req, &rsa(), KidMode::Sha256));
+        assert_eq!(
+            payload,
+            concat!(
+                r#"{"iss":"kubernetes/serviceaccount","#,
+                r#""kubernetes.io/serviceaccount/namespace":"apps","#,
+                r#""kubernetes.io/serviceaccount/secret.name":"uploader-token-x7k2p","#,
+                r#""kubernetes.io/serviceaccount/service-account.name":"uploader","#,
+                r#""kubernetes.io/serviceaccount/service-account.uid":"sa-uid","#,
+                r#""sub":"system:serviceaccount:apps:uploader"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn sign_raw_uses_the_headers_algorithm_when_the_key_can() {
+        let key = rsa();
+        let token = sign_raw(
+            &json!({"alg": "RS512", "typ": "JWT"}),
+            &json!({"sub": "x"}),
+            &key,
+        );
+        let parsed = parse(&token).unwrap();
+        let mut jwk = key.public_key().to_jwk();
+        jwk.alg = Some("RS512".into());
+        assert_eq!(verify_signature(&parsed, &jwk), Ok(()));
+        assert_eq!(parsed.header.raw.get("typ"), Some(&json!("JWT")));
+    }
+
+    #[test]
+    fn sign_hs256_is_hmac_sha256_over_the_signing_input() {
+        let token = sign_hs256(&json!({"alg": "HS256"}), &json!({"sub": "x"}), b"secret");
+        let parsed = parse(&token).unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(parsed.signing_input().as_bytes());
+        assert!(mac.verify_slice(parsed.signature()).is_ok());
+    }
+}

@@ -72,3 +72,77 @@ impl UnverifiedToken {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+    use crate::jwt::parse;
+
+    fn with_claims(claims: &str) -> UnverifiedToken {
+        let token = format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        parse(&token).unwrap()
+    }
+
+    #[test]
+    fn audience_accepts_a_string_or_an_array_of_strings() {
+        assert_eq!(
+            with_claims(r#"{"aud":"a"}"#).audiences(),
+            Ok(Some(vec!["a".into()]))
+        );
+        assert_eq!(
+            with_claims(r#"{"aud":["a","b"]}"#).audiences(),
+            Ok(Some(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(with_claims(r#"{"aud":[]}"#).audiences(), Ok(Some(vec![])));
+        assert_eq!(with_claims("{}").audiences(), Ok(None));
+        for bad in [
+            r#"{"aud":1}"#,
+            r#"{"aud":["a",1]}"#,
+            r#"{"aud":{"a":1}}"#,
+            r#"{"aud":null}"#,
+        ] {
+            assert_eq!(
+                with_claims(bad).audiences(),
+                Err(ClaimError::BadAudience),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn numeric_dates_must_be_integers() {
+        let t = with_claims(r#"{"exp":1700000000,"iat":1.5,"nbf":"123","a":1e9,"b":-5}"#);
+        assert_eq!(t.numeric_date("exp"), Ok(Some(1_700_000_000)));
+        assert_eq!(t.numeric_date("b"), Ok(Some(-5)));
+        assert_eq!(t.numeric_date("missing"), Ok(None));
+        for claim in ["iat", "nbf", "a"] {
+            assert!(
+                matches!(t.numeric_date(claim), Err(ClaimError::NotIntegerDate { claim: c, .. }) if c == claim),
+                "{claim}"
+            );
+        }
+        let huge = with_claims(r#"{"exp":18446744073709551615}"#);
+        assert!(huge.numeric_date("exp").is_err());
+    }
+
+    #[test]
+    fn string_claims_are_typed() {
+        let t = with_claims(r#"{"iss":"https://i","sub":7,"azp":"client"}"#);
+        assert_eq!(t.issuer(), Ok(Some("https://i")));
+        assert_eq!(t.authorized_party(), Ok(Some("client")));
+        assert_eq!(
+            t.subject(),
+            Err(ClaimError::NotString {
+                claim: "sub".into()
+            })
+        );
+        assert_eq!(with_claims("{}").issuer(), Ok(None));
+    }
+}

@@ -140,3 +140,134 @@ fn json(part: Part, bytes: &[u8]) -> Result<Value, ParseError> {
         reason: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(text: &str) -> String {
+        URL_SAFE_NO_PAD.encode(text)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.c2ln", b64(header), b64(payload))
+    }
+
+    #[test]
+    fn parses_header_claims_and_signature() {
+        let t = token(
+            r#"{"alg":"RS256","kid":"k1","jku":"https://evil"}"#,
+            r#"{"sub":"s"}"#,
+        );
+        let parsed = parse(&t).unwrap();
+        assert_eq!(parsed.header.alg, "RS256");
+        assert_eq!(parsed.header.kid.as_deref(), Some("k1"));
+        assert_eq!(
+            parsed.header.raw.get("jku"),
+            Some(&Value::from("https://evil"))
+        );
+        assert_eq!(parsed.claims.get("sub"), Some(&Value::from("s")));
+        assert_eq!(parsed.signature(), b"sig");
+        assert_eq!(
+            Some(parsed.signing_input()),
+            t.rsplit_once('.').map(|(i, _)| i)
+        );
+    }
+
+    #[test]
+    fn absent_and_empty_kid_stay_distinct() {
+        let absent = parse(&token(r#"{"alg":"RS256"}"#, "{}")).unwrap();
+        let empty = parse(&token(r#"{"alg":"RS256","kid":""}"#, "{}")).unwrap();
+        assert_eq!(absent.header.kid, None);
+        assert_eq!(empty.header.kid, Some(String::new()));
+    }
+
+    #[test]
+    fn part_count_must_be_three() {
+        let good = token(r#"{"alg":"RS256"}"#, "{}");
+        let two = good.rsplit_once('.').unwrap().0.to_string();
+        assert_eq!(parse(&two), Err(ParseError::WrongPartCount(2)));
+        assert_eq!(
+            parse(&format!("{good}.x")),
+            Err(ParseError::WrongPartCount(4))
+        );
+        assert_eq!(parse("abc"), Err(ParseError::WrongPartCount(1)));
+        assert_eq!(parse(""), Err(ParseError::WrongPartCount(1)));
+    }
+
+    #[test]
+    fn empty_parts_are_named() {
+        let h = b64(r#"{"alg":"RS256"}"#);
+        assert_eq!(parse(".e30.c2ln"), Err(ParseError::EmptyPart(Part::Header)));
+        assert_eq!(
+            parse(&format!("{h}..c2ln")),
+            Err(ParseError::EmptyPart(Part::Payload))
+        );
+        assert_eq!(
+            parse(&format!("{h}.e30.")),
+            Err(ParseError::EmptyPart(Part::Signature))
+        );
+    }
+
+    #[test]
+    fn bad_base64url_is_named_by_part() {
+        let h = b64(r#"{"alg":"RS256"}"#);
+        let cases = [
+            (format!("{h}=.e30.c2ln"), Part::Header, "padding"),
+            (format!("{h}.e30=.c2ln"), Part::Payload, "padding"),
+            (format!("{h}.e30.c2ln="), Part::Signature, "padding"),
+            // Standard-alphabet characters are not base64url.
+            (format!("{h}.e3+/.c2ln"), Part::Payload, "Invalid"),
+            (format!("{h}.e30.c2l*"), Part::Signature, "Invalid"),
+        ];
+        for (text, part, needle) in cases {
+            match parse(&text) {
+                Err(ParseError::Base64 { part: p, reason }) => {
+                    assert_eq!(p, part, "{text}");
+                    assert!(reason.contains(needle), "{reason}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let err = parse(&format!("{h}.e30=.c2ln")).unwrap_err().to_string();
+        assert!(err.contains("payload"), "{err}");
+    }
+
+    #[test]
+    fn non_json_and_wrong_shapes_are_distinct_errors() {
+        assert!(matches!(
+            parse(&token("not json", "{}")),
+            Err(ParseError::NotJson {
+                part: Part::Header,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(&token(r#"{"alg":"RS256"}"#, "{nope")),
+            Err(ParseError::NotJson {
+                part: Part::Payload,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse(&token(r#"["RS256"]"#, "{}")),
+            Err(ParseError::HeaderNotObject)
+        );
+        assert_eq!(
+            parse(&token(r#"{"kid":"k"}"#, "{}")),
+            Err(ParseError::MissingAlg)
+        );
+        assert_eq!(
+            parse(&token(r#"{"alg":256}"#, "{}")),
+            Err(ParseError::AlgNotString)
+        );
+        assert_eq!(
+            parse(&token(r#"{"alg":"RS256","kid":7}"#, "{}")),
+            Err(ParseError::KidNotString)
+        );
+        assert_eq!(
+            parse(&token(r#"{"alg":"RS256"}"#, r#""a string""#)),
+            Err(ParseError::ClaimsNotObject)
+        );
+    }
+}
