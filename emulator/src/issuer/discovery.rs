@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::JwsAlgorithm;
+use super::{JwsAlgorithm, PublicKey};
 
 /// `/.well-known/openid-configuration` exactly as kube-apiserver serves it: these five
 /// members, in this order, nothing else.
@@ -33,6 +33,13 @@ impl DiscoveryDocument {
             id_token_signing_alg_values_supported: names,
         }
     }
+
+    /// A document advertising the algorithms of `keys` (what kube-apiserver derives from
+    /// its `--service-account-key-file` keys).
+    pub fn for_keys(issuer: &str, jwks_uri: Option<&str>, keys: &[PublicKey]) -> Self {
+        let algs: Vec<JwsAlgorithm> = keys.iter().map(PublicKey::algorithm).collect();
+        Self::new(issuer, jwks_uri, &algs)
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +67,25 @@ mod tests {
                 r#""id_token_signing_alg_values_supported":["ES256","RS256"]}"#
             )
         );
+    }
+
+    #[test]
+    fn for_keys_lists_each_keys_algorithm_once() {
+        use crate::issuer::{KeyAlgorithm, PrivateKey};
+        let keys: Vec<PublicKey> = [
+            KeyAlgorithm::EcP521,
+            KeyAlgorithm::EcP256,
+            KeyAlgorithm::EcP256,
+        ]
+        .into_iter()
+        .map(|a| PrivateKey::generate(a).public_key())
+        .collect();
+        let doc = DiscoveryDocument::for_keys("https://i", None, &keys);
+        assert_eq!(
+            doc.id_token_signing_alg_values_supported,
+            ["ES256", "ES512"]
+        );
+        assert_eq!(doc.jwks_uri, "https://i/openid/v1/jwks");
     }
 
     #[test]

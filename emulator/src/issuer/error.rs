@@ -9,11 +9,13 @@ pub enum KeyError {
     /// A PEM block is cut off, its base64 is corrupt, or it is encrypted.
     #[error("malformed PEM block {label:?}: {reason}")]
     MalformedPem { label: String, reason: String },
-    /// A PEM block whose label names no key type we read (e.g. `CERTIFICATE`).
-    #[error(
-        "unsupported PEM block {0:?} (expected RSA PRIVATE KEY, PRIVATE KEY, EC PRIVATE KEY, PUBLIC KEY or RSA PUBLIC KEY)"
-    )]
-    UnsupportedPemLabel(String),
+    /// No block of the wanted kind; `found` lists the labels that were there (e.g.
+    /// `CERTIFICATE`, or `PUBLIC KEY` where a private key was asked for).
+    #[error("no {wanted} in PEM data (found: {})", found.join(", "))]
+    NoKeyOfKind {
+        wanted: &'static str,
+        found: Vec<String>,
+    },
     /// The block's label is known but its DER content is not a key we support.
     #[error("invalid {label}: {reason}")]
     InvalidKey { label: String, reason: String },

@@ -54,13 +54,21 @@ impl PrivateKey {
         PrivateKey { inner }
     }
 
-    /// The first PEM block of `text`, which must be a private key: PKCS#1 `RSA PRIVATE KEY`
-    /// (`ssh-keygen -t rsa -m pem`, `openssl genrsa` 1.x), PKCS#8 `PRIVATE KEY`
-    /// (`openssl genpkey`) or SEC1 `EC PRIVATE KEY` (`openssl ecparam -genkey`).
+    /// The first private key in `text`: PKCS#1 `RSA PRIVATE KEY` (`ssh-keygen -t rsa -m pem`,
+    /// `openssl genrsa` 1.x), PKCS#8 `PRIVATE KEY` (`openssl genpkey`) or SEC1
+    /// `EC PRIVATE KEY` (`openssl ecparam -genkey`). Other blocks are skipped, as kube does,
+    /// so the `EC PARAMETERS` block `openssl ecparam -genkey` writes first is harmless.
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
         let blocks = pem::blocks(text)?;
-        let first = &blocks[0];
-        Self::from_block(first)?.ok_or_else(|| KeyError::UnsupportedPemLabel(first.label.clone()))
+        for block in &blocks {
+            if let Some(key) = Self::from_block(block)? {
+                return Ok(key);
+            }
+        }
+        Err(KeyError::NoKeyOfKind {
+            wanted: "private key",
+            found: blocks.into_iter().map(|b| b.label).collect(),
+        })
     }
 
     /// `Ok(None)` when the block's label is not a private-key label.
@@ -239,6 +247,8 @@ mod tests {
     const P384_PKCS8: &str = include_str!("testdata/p384-pkcs8.pem");
     const P521_SEC1: &str = include_str!("testdata/p521-sec1.pem");
     const K256_SEC1: &str = include_str!("testdata/k256-sec1.pem");
+    // `openssl ecparam -name prime256v1 -genkey` (no -noout): EC PARAMETERS comes first.
+    const P256_WITH_PARAMS: &str = include_str!("testdata/p256-with-params.pem");
 
     #[test]
     fn reads_pkcs1_pkcs8_and_sec1_as_written_by_openssl() {
@@ -258,6 +268,18 @@ mod tests {
         assert_eq!(
             PrivateKey::from_pem(P521_SEC1).unwrap().algorithm(),
             JwsAlgorithm::ES512
+        );
+    }
+
+    #[test]
+    fn leading_ec_parameters_block_is_skipped() {
+        assert!(P256_WITH_PARAMS.starts_with("-----BEGIN EC PARAMETERS-----"));
+        let key = PrivateKey::from_pem(P256_WITH_PARAMS).unwrap();
+        assert_eq!(key.algorithm(), JwsAlgorithm::ES256);
+        // The same file in --service-account-key-file yields exactly one key.
+        assert_eq!(
+            PublicKey::all_from_pem(P256_WITH_PARAMS),
+            Ok(vec![key.public_key()])
         );
     }
 
@@ -308,7 +330,10 @@ mod tests {
         ));
         assert_eq!(
             PrivateKey::from_pem(RSA_PUB_PKIX).map(|_| ()),
-            Err(KeyError::UnsupportedPemLabel("PUBLIC KEY".into()))
+            Err(KeyError::NoKeyOfKind {
+                wanted: "private key",
+                found: vec!["PUBLIC KEY".into()]
+            })
         );
         let small = RsaPrivateKey::new(&mut rand::thread_rng(), 512).unwrap();
         let pem = pem::encode("RSA PRIVATE KEY", small.to_pkcs1_der().unwrap().as_bytes());

@@ -30,13 +30,20 @@ pub(crate) enum PublicKeyInner {
 }
 
 impl PublicKey {
-    /// The first PEM block of `text`, which must be a public key: PKIX `PUBLIC KEY` (what
-    /// `openssl rsa -pubout` and `ssh-keygen -e -m PKCS8` write) or PKCS#1 `RSA PUBLIC KEY`.
+    /// The first public key in `text`: PKIX `PUBLIC KEY` (what `openssl rsa -pubout` and
+    /// `ssh-keygen -e -m PKCS8` write) or PKCS#1 `RSA PUBLIC KEY`. Other blocks are skipped;
+    /// use [`Self::all_from_pem`] to read every key, private keys included.
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
         let blocks = pem::blocks(text)?;
-        let first = &blocks[0];
-        Self::from_public_block(first)?
-            .ok_or_else(|| KeyError::UnsupportedPemLabel(first.label.clone()))
+        for block in &blocks {
+            if let Some(key) = Self::from_public_block(block)? {
+                return Ok(key);
+            }
+        }
+        Err(KeyError::NoKeyOfKind {
+            wanted: "public key",
+            found: blocks.into_iter().map(|b| b.label).collect(),
+        })
     }
 
     /// Every key in a PEM bundle, the way kube-apiserver reads `--service-account-key-file`:
@@ -416,12 +423,16 @@ mod tests {
         assert_eq!(PublicKey::all_from_pem(cert_only), Err(KeyError::NoKeys));
         assert_eq!(
             PublicKey::from_pem(cert_only),
-            Err(KeyError::UnsupportedPemLabel("CERTIFICATE".into()))
+            Err(KeyError::NoKeyOfKind {
+                wanted: "public key",
+                found: vec!["CERTIFICATE".into()]
+            })
         );
         // A private key is not accepted where a public key is asked for.
+        let err = PublicKey::from_pem(RSA_PKCS1).unwrap_err();
         assert_eq!(
-            PublicKey::from_pem(RSA_PKCS1),
-            Err(KeyError::UnsupportedPemLabel("RSA PRIVATE KEY".into()))
+            err.to_string(),
+            "no public key in PEM data (found: RSA PRIVATE KEY)"
         );
         let garbage = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
         assert!(matches!(

@@ -55,6 +55,13 @@ pub struct BoundTokenRequest {
     pub jti: Option<String>,
 }
 
+impl BoundTokenRequest {
+    /// A fresh `jti` as kube-apiserver makes them (a random UUID, since 1.30).
+    pub fn random_jti() -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
 /// Whether the header carries a `kid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KidMode {
@@ -175,11 +182,29 @@ fn sign_serialisable(claims: &impl Serialize, key: &PrivateKey, kid: KidMode) ->
         },
     };
     // Plain structs of strings and integers always serialise.
-    let header = serde_json::to_vec(&header).expect("header serialises");
-    let claims = serde_json::to_vec(claims).expect("claims serialise");
-    let input = signing_input(&header, &claims);
+    let header = serde_json::to_string(&header).expect("header serialises");
+    let claims = serde_json::to_string(claims).expect("claims serialise");
+    let input = signing_input(header.as_bytes(), go_json_escape(&claims).as_bytes());
     let signature = key.sign(input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// Go's `encoding/json` (which go-jose uses) escapes `<`, `>`, `&`, U+2028 and U+2029
+/// inside strings; serde_json does not. None of them can appear outside a JSON string, so
+/// replacing them in the serialised text is exact.
+fn go_json_escape(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn signing_input(header: &[u8], claims: &[u8]) -> String {
@@ -192,17 +217,23 @@ fn signing_input(header: &[u8], claims: &[u8]) -> String {
 
 /// Any header and claims signed with `key` using the header's `alg` when the key can make
 /// it (so RS384/RS512 work with RSA keys), else the key's own algorithm. For forging test
-/// tokens: nothing about the header (`alg: none`, `jku`, odd `kid`) is checked.
+/// tokens: nothing about the header (`alg: none`, `jku`, odd `kid`) is checked. Members
+/// come out in serde_json's map order; use [`sign_raw_json`] to control the exact bytes.
 pub fn sign_raw(
     header: &serde_json::Value,
     claims: &serde_json::Value,
     key: &PrivateKey,
 ) -> String {
-    let input = signing_input(header.to_string().as_bytes(), claims.to_string().as_bytes());
-    let alg = header
-        .get("alg")
-        .and_then(serde_json::Value::as_str)
-        .and_then(|a| a.parse().ok());
+    sign_raw_json(&header.to_string(), &claims.to_string(), key)
+}
+
+/// Like [`sign_raw`], but header and claims are taken as exact text, which need not even
+/// be valid JSON (duplicate members, trailing garbage): for parser-hardening tests.
+pub fn sign_raw_json(header: &str, claims: &str, key: &PrivateKey) -> String {
+    let input = signing_input(header.as_bytes(), claims.as_bytes());
+    let alg = serde_json::from_str::<serde_json::Value>(header)
+        .ok()
+        .and_then(|h| h.get("alg")?.as_str()?.parse().ok());
     let signature = alg
         .and_then(|alg| key.sign_as(alg, input.as_bytes()))
         .unwrap_or_else(|| key.sign(input.as_bytes()));
@@ -337,6 +368,37 @@ mod tests {
         let (header, _) = texts(&token);
         assert_eq!(header, r#"{"alg":"ES256"}"#);
         assert_eq!(parse(&token).unwrap().header.kid, None);
+    }
+
+    #[test]
+    fn html_characters_are_escaped_like_go() {
+        let mut req = request();
+        req.issuer = "https://i.example/?a=1&b=<2>".into();
+        let (_, payload) = texts(&sign_bound_token(&req, &rsa(), KidMode::Sha256));
+        assert!(payload.contains(r#""iss":"https://i.example/?a=1\u0026b=\u003c2\u003e""#));
+        let parsed = parse(&sign_bound_token(&req, &rsa(), KidMode::Sha256)).unwrap();
+        assert_eq!(parsed.issuer(), Ok(Some(req.issuer.as_str())));
+    }
+
+    #[test]
+    fn random_jti_is_a_fresh_uuid() {
+        let (a, b) = (
+            BoundTokenRequest::random_jti(),
+            BoundTokenRequest::random_jti(),
+        );
+        assert_ne!(a, b);
+        assert!(uuid::Uuid::parse_str(&a).is_ok());
+    }
+
+    #[test]
+    fn sign_raw_json_keeps_the_exact_text() {
+        let header = r#"{"kid":"k","alg":"ES256","alg":"ES256"}"#;
+        let token = sign_raw_json(
+            header,
+            r#"{"sub":"x"}"#,
+            &PrivateKey::generate(KeyAlgorithm::EcP256),
+        );
+        assert_eq!(texts(&token).0, header);
     }
 
     #[test]

@@ -46,9 +46,9 @@ pub enum ParseError {
     ClaimsNotObject,
 }
 
-/// The JOSE header. `kid` distinguishes absent (`None`) from empty (`Some("")`), which
-/// AWS STS treats differently from any real key ID but the same as each other for lookup
-/// (see [`crate::issuer::JwkSet::find`]).
+/// The JOSE header. `kid` keeps absent (`None`) apart from empty (`Some("")`) so callers
+/// can report what the token really said; for key lookup AWS treats both as `""`, which
+/// matches only a JWK whose `kid` is `""` (see [`crate::issuer::JwkSet::find`]).
 ///
 /// `jku`, `x5u`, `jwk` and `x5c` stay in `raw` only: they are never fetched or trusted.
 #[derive(Debug, Clone, PartialEq)]

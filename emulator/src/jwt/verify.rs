@@ -420,4 +420,21 @@ mod tests {
             Err(SignatureError::InvalidKey(_))
         ));
     }
+
+    #[test]
+    fn a_key_embedded_in_the_header_is_never_trusted() {
+        let attacker = PrivateKey::generate(KeyAlgorithm::EcP256);
+        let header = json!({
+            "alg": "ES256",
+            "jwk": attacker.public_key().to_jwk(),
+            "jku": "https://attacker.example/jwks",
+            "x5u": "https://attacker.example/cert.pem",
+        });
+        let token = parse(&sign_raw(&header, &claims(), &attacker)).unwrap();
+        // Verified only against the issuer's key, which did not sign it.
+        assert_eq!(
+            verify_signature(&token, &key(KeyAlgorithm::EcP256).public_key().to_jwk()),
+            Err(SignatureError::Invalid)
+        );
+    }
 }
