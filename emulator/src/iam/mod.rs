@@ -1,1 +1,23 @@
-//! (In progress.)
+//! Fake IAM: OIDC identity providers, roles with trust policies, and the IAM Query API
+//! subset the setup guides use (`aws iam create-open-id-connect-provider`, `create-role`, ...).
+
+mod arn;
+mod condition;
+mod errors;
+mod query_api;
+mod store;
+mod trust_policy;
+
+pub(crate) use store::random_id;
+
+pub use arn::{RoleArn, parse_role_arn};
+pub use errors::IamError;
+pub use query_api::handle_query;
+pub use store::{Iam, OidcProvider, Role};
+pub use trust_policy::{Decision, PolicyDocument, WebIdentityContext};
+
+/// The account every ARN belongs to unless configured otherwise (AWS documentation's example).
+pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
+
+/// IAM's XML namespace.
+pub const NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";

@@ -16,13 +16,14 @@ pub struct DiscoveryDocument {
 impl DiscoveryDocument {
     /// A document for `issuer`. Without `jwks_uri`, it is the issuer with trailing `/`
     /// trimmed plus `/openid/v1/jwks` (the self-hosted layout: JWKS next to discovery).
-    /// `algs` are sorted and deduplicated, as kube-apiserver lists its keys' algorithms.
-    pub fn new(issuer: &str, jwks_uri: Option<&str>, algs: &[JwsAlgorithm]) -> Self {
+    /// `algs` (names or [`JwsAlgorithm`]s) are sorted and deduplicated, as kube-apiserver
+    /// lists its keys' algorithms.
+    pub fn new(issuer: &str, jwks_uri: Option<&str>, algs: &[impl AsRef<str>]) -> Self {
         let jwks_uri = match jwks_uri {
             Some(uri) => uri.to_string(),
             None => format!("{}/openid/v1/jwks", issuer.trim_end_matches('/')),
         };
-        let mut names: Vec<String> = algs.iter().map(|a| a.as_str().to_string()).collect();
+        let mut names: Vec<String> = algs.iter().map(|a| a.as_ref().to_string()).collect();
         names.sort();
         names.dedup();
         DiscoveryDocument {
@@ -90,8 +91,8 @@ mod tests {
 
     #[test]
     fn explicit_jwks_uri_is_kept_verbatim() {
-        let doc = DiscoveryDocument::new("https://i", Some("https://k/keys.json"), &[]);
+        let doc = DiscoveryDocument::new("https://i", Some("https://k/keys.json"), &["RS256"]);
         assert_eq!(doc.jwks_uri, "https://k/keys.json");
-        assert!(doc.id_token_signing_alg_values_supported.is_empty());
+        assert_eq!(doc.id_token_signing_alg_values_supported, ["RS256"]);
     }
 }

@@ -26,6 +26,6 @@ pub use private_key::PrivateKey;
 pub use public_key::PublicKey;
 pub(crate) use public_key::PublicKeyInner;
 pub use token::{
-    BoundTokenRequest, KidMode, LEGACY_ISSUER, LegacyTokenRequest, ObjectRef, sign_bound_token,
-    sign_hs256, sign_legacy_token, sign_raw, sign_raw_json,
+    BoundTokenRequest, KidMode, LEGACY_ISSUER, LegacyTokenRequest, ObjectRef, header_for,
+    sign_bound_token, sign_hs256, sign_legacy_token, sign_raw, sign_raw_json,
 };

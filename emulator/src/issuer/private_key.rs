@@ -162,6 +162,19 @@ impl PrivateKey {
         pem::encode(label, &der)
     }
 
+    /// PKCS#8 `PRIVATE KEY` PEM for any key type, for tools that want it.
+    pub fn to_pkcs8_pem(&self) -> String {
+        use pkcs8::EncodePrivateKey;
+        let der = match &self.inner {
+            PrivateKeyInner::Rsa(k) => k.to_pkcs8_der(),
+            PrivateKeyInner::P256(k) => k.to_pkcs8_der(),
+            PrivateKeyInner::P384(k) => k.to_pkcs8_der(),
+            PrivateKeyInner::P521(k) => k.to_pkcs8_der(),
+        };
+        // DER-encoding an in-memory key cannot fail short of allocation failure.
+        pem::encode("PRIVATE KEY", der.expect("PKCS#8 encoding").as_bytes())
+    }
+
     /// The matching verification key.
     pub fn public_key(&self) -> PublicKey {
         let inner = match &self.inner {
@@ -170,7 +183,7 @@ impl PrivateKey {
             PrivateKeyInner::P384(k) => PublicKeyInner::P384(k.public_key()),
             PrivateKeyInner::P521(k) => PublicKeyInner::P521(k.public_key()),
         };
-        PublicKey { inner }
+        PublicKey::from_inner(inner)
     }
 
     /// What kube-apiserver signs with: RS256 for RSA, ES256/ES384/ES512 by curve.
@@ -210,7 +223,7 @@ impl PrivateKey {
     /// Sign with an explicit JWS algorithm, e.g. RS384/RS512 with an RSA key to forge
     /// tokens a real apiserver never emits. `None` when the key cannot make that algorithm
     /// (an RSA key asked for ES256, a P-256 key asked for ES384, ...).
-    pub fn sign_as(&self, alg: JwsAlgorithm, signing_input: &[u8]) -> Option<Vec<u8>> {
+    pub fn sign_with(&self, alg: JwsAlgorithm, signing_input: &[u8]) -> Option<Vec<u8>> {
         match &self.inner {
             PrivateKeyInner::Rsa(key) if alg.is_rsa() => {
                 Some(rsa_sign(key, alg.hash(), signing_input))
@@ -290,6 +303,14 @@ mod tests {
     }
 
     #[test]
+    fn to_pkcs8_pem_matches_openssl_genpkey_for_rsa() {
+        assert_eq!(
+            PrivateKey::from_pem(RSA_PKCS1).unwrap().to_pkcs8_pem(),
+            RSA_PKCS8
+        );
+    }
+
+    #[test]
     fn ec_to_pem_is_pkcs8_exactly_like_openssl_genpkey() {
         assert_eq!(
             PrivateKey::from_pem(P384_PKCS8).unwrap().to_pem(),
@@ -347,22 +368,25 @@ mod tests {
     }
 
     #[test]
-    fn sign_as_refuses_algorithms_the_key_cannot_make() {
+    fn sign_with_refuses_algorithms_the_key_cannot_make() {
         let ec = PrivateKey::from_pem(P256_SEC1).unwrap();
-        assert!(ec.sign_as(JwsAlgorithm::ES384, b"x").is_none());
-        assert!(ec.sign_as(JwsAlgorithm::RS256, b"x").is_none());
+        assert!(ec.sign_with(JwsAlgorithm::ES384, b"x").is_none());
+        assert!(ec.sign_with(JwsAlgorithm::RS256, b"x").is_none());
         assert_eq!(
-            ec.sign_as(JwsAlgorithm::ES256, b"x").map(|s| s.len()),
+            ec.sign_with(JwsAlgorithm::ES256, b"x").map(|s| s.len()),
             Some(64)
         );
         let rsa = PrivateKey::from_pem(RSA_PKCS1).unwrap();
-        assert!(rsa.sign_as(JwsAlgorithm::ES256, b"x").is_none());
+        assert!(rsa.sign_with(JwsAlgorithm::ES256, b"x").is_none());
         // PKCS#1 v1.5 is deterministic, so different hashes give different signatures.
         assert_ne!(
-            rsa.sign_as(JwsAlgorithm::RS384, b"x"),
-            rsa.sign_as(JwsAlgorithm::RS512, b"x")
+            rsa.sign_with(JwsAlgorithm::RS384, b"x"),
+            rsa.sign_with(JwsAlgorithm::RS512, b"x")
         );
-        assert_eq!(rsa.sign_as(JwsAlgorithm::RS256, b"x"), Some(rsa.sign(b"x")));
+        assert_eq!(
+            rsa.sign_with(JwsAlgorithm::RS256, b"x"),
+            Some(rsa.sign(b"x"))
+        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub(crate) const MIN_LOADABLE_RSA_BITS: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicKey {
     pub(crate) inner: PublicKeyInner,
+    /// The DER SubjectPublicKeyInfo, computed once: `kid`, PEM and HS256 forgeries use it.
+    spki: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +32,32 @@ pub(crate) enum PublicKeyInner {
 }
 
 impl PublicKey {
+    pub(crate) fn from_inner(inner: PublicKeyInner) -> Self {
+        // Encoding an in-memory, already validated key has no failure path in practice;
+        // the error type exists only because the encoder is generic over writers.
+        let doc = match &inner {
+            PublicKeyInner::Rsa(k) => k.to_public_key_der(),
+            PublicKeyInner::P256(k) => k.to_public_key_der(),
+            PublicKeyInner::P384(k) => k.to_public_key_der(),
+            PublicKeyInner::P521(k) => k.to_public_key_der(),
+        };
+        let spki = doc
+            .expect("a validated public key always encodes to DER")
+            .into_vec();
+        PublicKey { inner, spki }
+    }
+
+    /// Reads a DER SubjectPublicKeyInfo (RSA, P-256, P-384 or P-521).
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let inner = Self::inner_from_spki_der(der).map_err(|reason| KeyError::InvalidKey {
+            label: "PUBLIC KEY".into(),
+            reason,
+        })?;
+        let key = Self::from_inner(inner);
+        key.check_loadable()?;
+        Ok(key)
+    }
+
     /// The first public key in `text`: PKIX `PUBLIC KEY` (what `openssl rsa -pubout` and
     /// `ssh-keygen -e -m PKCS8` write) or PKCS#1 `RSA PUBLIC KEY`. Other blocks are skipped;
     /// use [`Self::all_from_pem`] to read every key, private keys included.
@@ -71,18 +99,18 @@ impl PublicKey {
             reason,
         };
         let inner = match block.label.as_str() {
-            "PUBLIC KEY" => Self::from_spki_der(&block.der).map_err(invalid)?,
+            "PUBLIC KEY" => Self::inner_from_spki_der(&block.der).map_err(invalid)?,
             "RSA PUBLIC KEY" => RsaPublicKey::from_pkcs1_der(&block.der)
                 .map(PublicKeyInner::Rsa)
                 .map_err(|e| invalid(e.to_string()))?,
             _ => return Ok(None),
         };
-        let key = PublicKey { inner };
+        let key = Self::from_inner(inner);
         key.check_loadable()?;
         Ok(Some(key))
     }
 
-    fn from_spki_der(der: &[u8]) -> Result<PublicKeyInner, String> {
+    fn inner_from_spki_der(der: &[u8]) -> Result<PublicKeyInner, String> {
         if let Ok(k) = RsaPublicKey::from_public_key_der(der) {
             return Ok(PublicKeyInner::Rsa(k));
         }
@@ -118,28 +146,19 @@ impl PublicKey {
 
     /// DER SubjectPublicKeyInfo, byte-identical to Go's `x509.MarshalPKIXPublicKey`
     /// (RSA with NULL parameters, EC as an uncompressed point with a named curve).
-    pub fn spki_der(&self) -> Vec<u8> {
-        // Encoding an in-memory, already validated key has no failure path in practice;
-        // the error type exists only because the encoder is generic over writers.
-        let doc = match &self.inner {
-            PublicKeyInner::Rsa(k) => k.to_public_key_der(),
-            PublicKeyInner::P256(k) => k.to_public_key_der(),
-            PublicKeyInner::P384(k) => k.to_public_key_der(),
-            PublicKeyInner::P521(k) => k.to_public_key_der(),
-        };
-        doc.expect("a validated public key always encodes to DER")
-            .into_vec()
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki
     }
 
     /// PKIX `PUBLIC KEY` PEM with 64-column lines.
     pub fn to_pem(&self) -> String {
-        pem::encode("PUBLIC KEY", &self.spki_der())
+        pem::encode("PUBLIC KEY", &self.spki)
     }
 
     /// kube-apiserver's key ID (since 1.16): unpadded base64url of SHA-256 over the DER
     /// SubjectPublicKeyInfo; always 43 characters.
     pub fn kid(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.spki_der()))
+        URL_SAFE_NO_PAD.encode(Sha256::digest(&self.spki))
     }
 
     /// The algorithm kube-apiserver signs with for this key: RS256 for any RSA key,
@@ -259,7 +278,14 @@ impl PublicKey {
                 )));
             }
         };
-        Ok(PublicKey { inner })
+        Ok(Self::from_inner(inner))
+    }
+
+    /// Whether `signature` is a valid `alg` signature over `signing_input` by this key
+    /// (the key type must fit `alg`). See [`crate::jwt::verify_signature`] for the
+    /// checked, error-reporting path used on tokens.
+    pub fn verify(&self, alg: JwsAlgorithm, signing_input: &[u8], signature: &[u8]) -> bool {
+        crate::jwt::verify_raw(self, alg, signing_input, signature).is_ok()
     }
 }
 

@@ -56,6 +56,34 @@ pub struct BoundTokenRequest {
 }
 
 impl BoundTokenRequest {
+    /// The claims object exactly as [`sign_bound_token`] signs it (before Go's HTML
+    /// escaping, which only changes how strings are spelled), for tests that tweak one
+    /// claim and re-sign with [`sign_raw`].
+    pub fn claims(&self) -> serde_json::Value {
+        // A struct of strings and integers always converts.
+        serde_json::to_value(self.bound_claims()).expect("claims convert to JSON")
+    }
+
+    fn bound_claims(&self) -> BoundClaims<'_> {
+        BoundClaims {
+            aud: &self.audiences,
+            exp: self.issued_at + self.expiration_seconds,
+            iat: self.issued_at,
+            iss: &self.issuer,
+            jti: self.jti.as_deref(),
+            kubernetes_io: KubernetesClaims {
+                namespace: &self.namespace,
+                node: self.node.as_ref(),
+                pod: self.pod.as_ref(),
+                secret: self.secret.as_ref(),
+                serviceaccount: &self.service_account,
+                warnafter: self.warn_after,
+            },
+            nbf: self.issued_at,
+            sub: subject(&self.namespace, &self.service_account.name),
+        }
+    }
+
     /// A fresh `jti` as kube-apiserver makes them (a random UUID, since 1.30).
     pub fn random_jti() -> String {
         uuid::Uuid::new_v4().to_string()
@@ -110,23 +138,7 @@ struct KubernetesClaims<'a> {
 /// A signed projected service-account token, exactly as kube-apiserver would mint it
 /// with `key`: header `{"alg":..,"kid":..}` (no `typ`), alphabetical claims.
 pub fn sign_bound_token(req: &BoundTokenRequest, key: &PrivateKey, kid: KidMode) -> String {
-    let claims = BoundClaims {
-        aud: &req.audiences,
-        exp: req.issued_at + req.expiration_seconds,
-        iat: req.issued_at,
-        iss: &req.issuer,
-        jti: req.jti.as_deref(),
-        kubernetes_io: KubernetesClaims {
-            namespace: &req.namespace,
-            node: req.node.as_ref(),
-            pod: req.pod.as_ref(),
-            secret: req.secret.as_ref(),
-            serviceaccount: &req.service_account,
-            warnafter: req.warn_after,
-        },
-        nbf: req.issued_at,
-        sub: subject(&req.namespace, &req.service_account.name),
-    };
+    let claims = req.bound_claims();
     sign_serialisable(&claims, key, kid)
 }
 
@@ -173,16 +185,26 @@ fn subject(namespace: &str, name: &str) -> String {
     format!("system:serviceaccount:{namespace}:{name}")
 }
 
-fn sign_serialisable(claims: &impl Serialize, key: &PrivateKey, kid: KidMode) -> String {
-    let header = JoseHeader {
+/// The header kube-apiserver writes for `key`: `{"alg":..,"kid":..}`, or `{"alg":..}`
+/// with [`KidMode::Omitted`].
+pub fn header_for(key: &PrivateKey, kid: KidMode) -> serde_json::Value {
+    // A struct of two strings always converts.
+    serde_json::to_value(jose_header(key, kid)).expect("header converts to JSON")
+}
+
+fn jose_header(key: &PrivateKey, kid: KidMode) -> JoseHeader<'static> {
+    JoseHeader {
         alg: key.algorithm().as_str(),
         kid: match kid {
             KidMode::Sha256 => Some(key.public_key().kid()),
             KidMode::Omitted => None,
         },
-    };
+    }
+}
+
+fn sign_serialisable(claims: &impl Serialize, key: &PrivateKey, kid: KidMode) -> String {
     // Plain structs of strings and integers always serialise.
-    let header = serde_json::to_string(&header).expect("header serialises");
+    let header = serde_json::to_string(&jose_header(key, kid)).expect("header serialises");
     let claims = serde_json::to_string(claims).expect("claims serialise");
     let input = signing_input(header.as_bytes(), go_json_escape(&claims).as_bytes());
     let signature = key.sign(input.as_bytes());
@@ -235,7 +257,7 @@ pub fn sign_raw_json(header: &str, claims: &str, key: &PrivateKey) -> String {
         .ok()
         .and_then(|h| h.get("alg")?.as_str()?.parse().ok());
     let signature = alg
-        .and_then(|alg| key.sign_as(alg, input.as_bytes()))
+        .and_then(|alg| key.sign_with(alg, input.as_bytes()))
         .unwrap_or_else(|| key.sign(input.as_bytes()));
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
@@ -315,6 +337,21 @@ mod tests {
     }
 
     #[test]
+    fn claims_and_header_for_resign_to_the_same_token() {
+        // Re-signing the exposed claims and header reproduces the minted token exactly
+        // (PKCS#1 v1.5 is deterministic), so tests can tweak one claim from a faithful base.
+        let key = rsa();
+        let minted = sign_bound_token(&request(), &key, KidMode::Sha256);
+        let resigned = sign_raw(
+            &header_for(&key, KidMode::Sha256),
+            &request().claims(),
+            &key,
+        );
+        assert_eq!(resigned, minted);
+        assert_eq!(header_for(&key, KidMode::Omitted), json!({"alg": "RS256"}));
+    }
+
+    #[test]
     fn bound_token_verifies_against_the_published_jwks() {
         let key = PrivateKey::generate(KeyAlgorithm::EcP384);
         let token = sign_bound_token(&request(), &key, KidMode::Sha256);
@@ -324,10 +361,7 @@ mod tests {
         let kid = parsed.header.kid.clone().unwrap();
         let jwk = set.find(&kid).next().unwrap();
         assert_eq!(verify_signature(&parsed, jwk), Ok(()));
-        assert_eq!(
-            parsed.audiences().unwrap(),
-            Some(vec!["sts.amazonaws.com".into()])
-        );
+        assert_eq!(parsed.audiences().unwrap(), vec!["sts.amazonaws.com"]);
     }
 
     #[test]

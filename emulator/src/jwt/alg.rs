@@ -85,6 +85,12 @@ impl fmt::Display for JwsAlgorithm {
     }
 }
 
+impl AsRef<str> for JwsAlgorithm {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 /// An `alg` outside the six supported ones.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("unsupported JWS algorithm {0:?} (supported: RS256, RS384, RS512, ES256, ES384, ES512)")]

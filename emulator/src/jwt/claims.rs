@@ -42,17 +42,16 @@ impl UnverifiedToken {
     }
 
     /// `aud` as a list: a single string becomes one element (RFC 7519 §4.1.3 allows both
-    /// forms); `Ok(None)` when absent; any other JSON type, or a non-string element, errs.
-    pub fn audiences(&self) -> Result<Option<Vec<String>>, ClaimError> {
+    /// forms; kube-apiserver always sends an array); `Ok(empty)` when absent; any other
+    /// JSON type, or a non-string element, is an error.
+    pub fn audiences(&self) -> Result<Vec<&str>, ClaimError> {
         match self.claims.get("aud") {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
+            None => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(vec![s.as_str()]),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .map(Some)
-                .ok_or(ClaimError::BadAudience),
+                .map(|v| v.as_str().ok_or(ClaimError::BadAudience))
+                .collect(),
             Some(_) => Err(ClaimError::BadAudience),
         }
     }
@@ -92,16 +91,14 @@ mod tests {
 
     #[test]
     fn audience_accepts_a_string_or_an_array_of_strings() {
-        assert_eq!(
-            with_claims(r#"{"aud":"a"}"#).audiences(),
-            Ok(Some(vec!["a".into()]))
-        );
+        assert_eq!(with_claims(r#"{"aud":"a"}"#).audiences(), Ok(vec!["a"]));
         assert_eq!(
             with_claims(r#"{"aud":["a","b"]}"#).audiences(),
-            Ok(Some(vec!["a".into(), "b".into()]))
+            Ok(vec!["a", "b"])
         );
-        assert_eq!(with_claims(r#"{"aud":[]}"#).audiences(), Ok(Some(vec![])));
-        assert_eq!(with_claims("{}").audiences(), Ok(None));
+        assert_eq!(with_claims(r#"{"aud":[]}"#).audiences(), Ok(vec![]));
+        // Absent and empty read the same: either way no audience can match.
+        assert_eq!(with_claims("{}").audiences(), Ok(vec![]));
         for bad in [
             r#"{"aud":1}"#,
             r#"{"aud":["a",1]}"#,

@@ -13,4 +13,5 @@ mod verify;
 pub use alg::{HashAlgorithm, JwsAlgorithm, UnsupportedAlgorithm};
 pub use claims::ClaimError;
 pub use parse::{Header, ParseError, Part, UnverifiedToken, parse};
+pub(crate) use verify::verify_raw;
 pub use verify::{MIN_RSA_VERIFY_BITS, SignatureError, verify_signature, verify_with_key};

@@ -86,8 +86,20 @@ pub fn verify_with_key(token: &UnverifiedToken, key: &PublicKey) -> Result<(), S
         .alg
         .parse()
         .map_err(|_| SignatureError::UnsupportedAlgorithm(token.header.alg.clone()))?;
-    let msg = token.signing_input().as_bytes();
-    let sig = token.signature();
+    verify_raw(
+        key,
+        alg,
+        token.signing_input().as_bytes(),
+        token.signature(),
+    )
+}
+
+pub(crate) fn verify_raw(
+    key: &PublicKey,
+    alg: JwsAlgorithm,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), SignatureError> {
     let mismatch = || SignatureError::KeyTypeMismatch {
         alg,
         key: key.algorithm().key_type().to_string(),

@@ -1,1 +1,240 @@
-//! (In progress.)
+//! Fake STS: `AssumeRoleWithWebIdentity` validated exactly as AWS validates it, the
+//! credentials it issues, SigV4 verification of calls signed with them, and
+//! `GetCallerIdentity`.
+
+mod credentials;
+mod errors;
+mod params;
+mod response;
+pub mod sigv4;
+mod validate;
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
+use time::Duration;
+
+pub use credentials::{CredentialStore, IssuedCredentials};
+pub use errors::{KEY_RETRIEVAL_MESSAGE, NOT_A_JWT_MESSAGE, StsError, UNVERIFIABLE_MESSAGE};
+pub use params::AssumeRoleWithWebIdentityInput;
+pub use response::{AssumeRoleWithWebIdentityOutput, iso_seconds};
+pub use sigv4::SigV4Auth;
+pub use validate::{EXP_TOLERANCE_SECONDS, ValidatedWebIdentity};
+
+use crate::clock::SharedClock;
+use crate::iam::Iam;
+use crate::oidc::JwksCache;
+use crate::query::{AwsError, Format, QueryRequest, new_request_id, xml_response};
+
+/// Response header carrying the emulator's diagnosis of a refused call.
+pub const DIAGNOSIS_HEADER: &str = "x-irsa-lab-diagnosis";
+
+/// STS's XML namespace.
+pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// The parts of an HTTP request STS needs (SigV4 covers method, URI, headers and body).
+#[derive(Debug, Clone)]
+pub struct HttpParts {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The fake STS.
+#[derive(Debug)]
+pub struct Sts {
+    iam: Iam,
+    keys: Arc<JwksCache>,
+    clock: SharedClock,
+    credentials: CredentialStore,
+}
+
+impl Sts {
+    pub fn new(iam: Iam, keys: Arc<JwksCache>, clock: SharedClock) -> Self {
+        Self {
+            iam,
+            keys,
+            clock,
+            credentials: CredentialStore::default(),
+        }
+    }
+
+    /// Credentials this STS issued, by access key id.
+    pub fn issued(&self, access_key_id: &str) -> Option<IssuedCredentials> {
+        self.credentials.lookup(access_key_id)
+    }
+
+    /// Exchanges a web-identity token for credentials, or says exactly why not.
+    pub async fn assume_role_with_web_identity(
+        &self,
+        input: &AssumeRoleWithWebIdentityInput,
+    ) -> Result<AssumeRoleWithWebIdentityOutput, StsError> {
+        let now = self.clock.now();
+        let valid = validate::validate(input, &self.iam, &self.keys, now.unix_timestamp()).await?;
+        for warning in &valid.warnings {
+            tracing::warn!(target: "irsa_emulator::sts", "{warning}");
+        }
+        let session = &input.role_session_name;
+        let partition = crate::iam::parse_role_arn(&valid.role.arn)
+            .map_or_else(|| "aws".to_owned(), |a| a.partition);
+        let assumed_role_arn = format!(
+            "arn:{partition}:sts::{}:assumed-role/{}/{session}",
+            self.iam.account_id(),
+            valid.role.name
+        );
+        let assumed_role_id = format!("{}:{session}", valid.role.role_id);
+        let expiration = now + Duration::seconds(i64::from(valid.duration_seconds));
+        let credentials = self.credentials.issue(
+            now,
+            expiration,
+            assumed_role_arn.clone(),
+            assumed_role_id.clone(),
+            self.iam.account_id().to_owned(),
+        );
+        Ok(AssumeRoleWithWebIdentityOutput {
+            subject: valid.subject,
+            audience: valid.audience,
+            assumed_role_arn,
+            assumed_role_id,
+            credentials,
+            provider: valid.provider.arn,
+        })
+    }
+
+    /// Verifies a request signed with credentials this STS issued: signature, session
+    /// token and expiry. Requests signed with any other credentials pass (administrative
+    /// calls accept any credentials, as LocalStack does).
+    pub fn verify_issued(&self, http: &HttpParts, auth: &SigV4Auth) -> Result<(), AwsError> {
+        match self.check_issued(http, auth) {
+            Ok(_) | Err(None) => Ok(()),
+            Err(Some(e)) => Err(e.into()),
+        }
+    }
+
+    /// `Ok(creds)`: issued and valid. `Err(None)`: not ours. `Err(Some(e))`: ours and bad.
+    fn check_issued(
+        &self,
+        http: &HttpParts,
+        auth: &SigV4Auth,
+    ) -> Result<IssuedCredentials, Option<StsError>> {
+        let creds = self.credentials.lookup(&auth.access_key_id).ok_or(None)?;
+        sigv4::verify(
+            &http.method,
+            &http.uri,
+            &http.headers,
+            &http.body,
+            &creds.secret_access_key,
+            auth,
+        )
+        .map_err(|e| {
+            Some(StsError::SignatureDoesNotMatch {
+                detail: e.to_string(),
+            })
+        })?;
+        let token = http
+            .headers
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| query_param(&http.uri, "X-Amz-Security-Token"));
+        if token != Some(creds.session_token.as_str()) {
+            return Err(Some(StsError::InvalidClientTokenId {
+                detail: "the session token does not belong to this access key".into(),
+            }));
+        }
+        if self.clock.now() >= creds.expiration {
+            return Err(Some(StsError::ExpiredSession));
+        }
+        Ok(creds)
+    }
+
+    fn get_caller_identity(
+        &self,
+        http: &HttpParts,
+        format: Format,
+        rid: &str,
+    ) -> Result<String, StsError> {
+        let auth = sigv4::parse_authorization(&http.headers, http.uri.query())
+            .map_err(|e| StsError::IncompleteSignature(e.to_string()))?
+            .ok_or(StsError::MissingAuthenticationToken)?;
+        match self.check_issued(http, &auth) {
+            Ok(creds) => Ok(response::caller_identity(
+                format,
+                &creds.assumed_role_arn,
+                &creds.assumed_role_id,
+                &creds.account,
+                rid,
+            )),
+            Err(Some(e)) => Err(e),
+            // Keys shaped like STS-issued ones that we never issued are unknown tokens.
+            Err(None) if auth.access_key_id.starts_with("ASIA") => {
+                Err(StsError::InvalidClientTokenId {
+                    detail: format!(
+                        "access key {} was not issued by this emulator",
+                        auth.access_key_id
+                    ),
+                })
+            }
+            // Administrative credentials (e.g. "test"): the account's root identity.
+            Err(None) => {
+                let account = self.iam.account_id();
+                Ok(response::caller_identity(
+                    format,
+                    &format!("arn:aws:iam::{account}:root"),
+                    account,
+                    account,
+                    rid,
+                ))
+            }
+        }
+    }
+
+    /// Answers one STS Query-protocol call.
+    pub async fn handle(&self, req: &QueryRequest, http: &HttpParts) -> Response {
+        let format = Format::from_headers(&http.headers);
+        let rid = new_request_id();
+        let result = match req.action.as_str() {
+            "AssumeRoleWithWebIdentity" => match AssumeRoleWithWebIdentityInput::from_query(req) {
+                Ok(input) => self.assume_role_with_web_identity(&input).await.map(|out| {
+                    tracing::info!(target: "irsa_emulator::sts", role = %out.assumed_role_arn, sub = %out.subject, "AssumeRoleWithWebIdentity allowed");
+                    out.render(format, &rid)
+                }),
+                Err(e) => Err(e),
+            },
+            "GetCallerIdentity" => self.get_caller_identity(http, format, &rid),
+            other => Err(StsError::InvalidAction(other.to_owned())),
+        };
+        match result {
+            Ok(body) if format == Format::Xml => xml_response(body, &rid),
+            Ok(body) => {
+                let mut response = xml_response(body, &rid);
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+            Err(e) => {
+                tracing::info!(target: "irsa_emulator::sts", action = %req.action, code = e.code(), detail = e.detail().unwrap_or(""), "{e}");
+                let detail = e.detail().filter(|d| !d.is_empty()).map(str::to_owned);
+                let mut response = AwsError::from(e).into_response(format, NAMESPACE, &rid);
+                // AWS's messages are terse on purpose; ours say why, for people. Clients
+                // ignore unknown headers. Never contains the token (details name claims only).
+                if let Some(value) = detail
+                    .and_then(|d| http::HeaderValue::from_str(&d.replace(['\r', '\n'], " ")).ok())
+                {
+                    response.headers_mut().insert(DIAGNOSIS_HEADER, value);
+                }
+                response
+            }
+        }
+    }
+}
+
+fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
+    uri.query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}

@@ -1,0 +1,98 @@
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::clock::{self, SharedClock};
+use crate::iam::Iam;
+use crate::oidc::{IssuerRoutes, JwksCache, OidcSettings};
+use crate::s3::S3Store;
+use crate::sts::Sts;
+
+/// How to build an [`Emulator`].
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The AWS account every IAM ARN belongs to.
+    pub account_id: String,
+    /// Fetch limits, JWKS cache TTL and refetch throttle, issuer-field check.
+    pub oidc: OidcSettings,
+    /// Where issuer URLs that are not S3 hostnames are served from (local endpoints).
+    pub routes: IssuerRoutes,
+    /// Real time by default; a [`crate::clock::ManualClock`] under the scenario runner.
+    pub clock: SharedClock,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            account_id: crate::iam::DEFAULT_ACCOUNT_ID.to_owned(),
+            oidc: OidcSettings::default(),
+            routes: IssuerRoutes::default(),
+            clock: clock::system(),
+        }
+    }
+}
+
+/// The fake AWS: STS, IAM and S3 sharing one clock, one account and one fake S3 that
+/// STS reads issuers from. Cheap to clone (everything is behind `Arc`).
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    clock: SharedClock,
+    iam: Iam,
+    s3: S3Store,
+    jwks: Arc<JwksCache>,
+    sts: Sts,
+}
+
+impl Emulator {
+    pub fn new(config: EmulatorConfig) -> Self {
+        let iam = Iam::new(&config.account_id, config.clock.clone());
+        let s3 = S3Store::new(config.clock.clone());
+        let jwks = Arc::new(JwksCache::new(
+            config.oidc,
+            config.routes,
+            Arc::new(s3.clone()),
+            config.clock.clone(),
+        ));
+        let sts = Sts::new(iam.clone(), jwks.clone(), config.clock.clone());
+        Self {
+            inner: Arc::new(Inner {
+                clock: config.clock,
+                iam,
+                s3,
+                jwks,
+                sts,
+            }),
+        }
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub fn iam(&self) -> &Iam {
+        &self.inner.iam
+    }
+
+    pub fn s3(&self) -> &S3Store {
+        &self.inner.s3
+    }
+
+    pub fn sts(&self) -> &Sts {
+        &self.inner.sts
+    }
+
+    /// The JWKS cache STS verifies tokens with (clear it to force a refetch).
+    pub fn jwks_cache(&self) -> &JwksCache {
+        &self.inner.jwks
+    }
+
+    /// The router answering STS, IAM and S3 on one endpoint.
+    pub fn router(&self) -> Router {
+        super::dispatch::router(self.clone())
+    }
+}

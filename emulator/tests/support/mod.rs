@@ -1,0 +1,190 @@
+//! A published issuer, an IAM provider and role, and helpers to call the emulator's router
+//! in-process, shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use irsa_emulator::clock::ManualClock;
+use irsa_emulator::issuer::{
+    BoundTokenRequest, DiscoveryDocument, JwkSet, KeyAlgorithm, KidMode, ObjectRef, PrivateKey,
+    jwks, sign_bound_token,
+};
+use irsa_emulator::s3::Acl;
+use irsa_emulator::server::{Emulator, EmulatorConfig};
+use tower::ServiceExt;
+
+pub const NOW: i64 = 1_700_000_000;
+pub const BUCKET: &str = "oidc-test";
+pub const ISSUER: &str = "https://s3.us-east-1.amazonaws.com/oidc-test";
+pub const PROVIDER_KEY: &str = "s3.us-east-1.amazonaws.com/oidc-test";
+pub const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/s3-reader";
+pub const SUB: &str = "system:serviceaccount:default:app";
+
+pub struct Lab {
+    pub emulator: Emulator,
+    pub clock: Arc<ManualClock>,
+    pub key: PrivateKey,
+    pub router: Router,
+}
+
+impl Lab {
+    /// The seed guide's setup: bucket with public discovery + JWKS, provider, role.
+    pub fn new() -> Self {
+        Self::with_key(PrivateKey::generate(KeyAlgorithm::Rsa2048))
+    }
+
+    pub fn with_key(key: PrivateKey) -> Self {
+        let clock = Arc::new(ManualClock::at_unix(NOW));
+        let config = EmulatorConfig {
+            clock: clock.clone(),
+            ..EmulatorConfig::default()
+        };
+        let emulator = Emulator::new(config);
+        emulator.s3().create_bucket(BUCKET, None).unwrap();
+        let lab = Self {
+            router: emulator.router(),
+            emulator,
+            clock,
+            key,
+        };
+        lab.publish_discovery(ISSUER);
+        lab.publish_jwks(&jwks(&[lab.key.public_key()], false), Acl::PublicRead);
+        lab.emulator
+            .iam()
+            .create_provider(ISSUER, &["sts.amazonaws.com".into()], &[])
+            .unwrap();
+        let trust = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{PROVIDER_KEY}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {format!("{PROVIDER_KEY}:sub"): SUB, format!("{PROVIDER_KEY}:aud"): "sts.amazonaws.com"}}
+            }]
+        });
+        lab.emulator
+            .iam()
+            .create_role("s3-reader", None, &trust.to_string(), None)
+            .unwrap();
+        lab
+    }
+
+    pub fn publish_discovery(&self, issuer: &str) {
+        let doc = DiscoveryDocument::new(issuer, Some(&format!("{ISSUER}/keys.json")), &["RS256"]);
+        let body = Bytes::from(serde_json::to_vec(&doc).unwrap());
+        self.emulator
+            .s3()
+            .put_object(
+                BUCKET,
+                ".well-known/openid-configuration",
+                body,
+                None,
+                Acl::PublicRead,
+            )
+            .unwrap();
+    }
+
+    pub fn publish_jwks(&self, set: &JwkSet, acl: Acl) {
+        let body = Bytes::from(serde_json::to_vec(set).unwrap());
+        self.emulator
+            .s3()
+            .put_object(BUCKET, "keys.json", body, None, acl)
+            .unwrap();
+        self.emulator.jwks_cache().clear();
+    }
+
+    /// Claims a kube-apiserver would put in a projected IRSA token now.
+    pub fn claims(&self) -> serde_json::Value {
+        bound_request().claims()
+    }
+
+    /// A valid token for the `app` service account.
+    pub fn token(&self) -> String {
+        sign_bound_token(&bound_request(), &self.key, KidMode::Sha256)
+    }
+
+    /// POSTs AssumeRoleWithWebIdentity as the SDKs do (form body, unsigned).
+    pub async fn assume(&self, token: &str) -> (StatusCode, String) {
+        self.assume_with(&[
+            ("RoleArn", ROLE_ARN),
+            ("RoleSessionName", "botocore-session-1700000000"),
+            ("WebIdentityToken", token),
+        ])
+        .await
+    }
+
+    pub async fn assume_with(&self, params: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut all = vec![
+            ("Action", "AssumeRoleWithWebIdentity"),
+            ("Version", "2011-06-15"),
+        ];
+        all.extend_from_slice(params);
+        let body = serde_urlencoded::to_string(&all).unwrap();
+        let request = Request::post("/")
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .header("host", "127.0.0.1:4577")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+pub fn bound_request() -> BoundTokenRequest {
+    BoundTokenRequest {
+        issuer: ISSUER.into(),
+        audiences: vec!["sts.amazonaws.com".into()],
+        namespace: "default".into(),
+        service_account: ObjectRef::new("app", "3f1b6c1e-0000-4000-8000-000000000001"),
+        pod: Some(ObjectRef::new(
+            "app-7d9c",
+            "3f1b6c1e-0000-4000-8000-000000000002",
+        )),
+        node: Some(ObjectRef::new(
+            "node-1",
+            "3f1b6c1e-0000-4000-8000-000000000003",
+        )),
+        secret: None,
+        issued_at: NOW,
+        expiration_seconds: 86_400,
+        warn_after: None,
+        jti: Some("3f1b6c1e-0000-4000-8000-000000000004".into()),
+    }
+}
+
+/// `(Code, Message)` of an AWS error envelope.
+pub fn error_of(body: &str) -> (String, String) {
+    let between = |open: &str, close: &str| {
+        let start = body.find(open).map(|i| i + open.len()).unwrap_or(0);
+        let end = body[start..]
+            .find(close)
+            .map(|i| start + i)
+            .unwrap_or(start);
+        body[start..end].to_owned()
+    };
+    let unescape = |s: String| {
+        s.replace("&apos;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    (
+        between("<Code>", "</Code>"),
+        unescape(between("<Message>", "</Message>")),
+    )
+}

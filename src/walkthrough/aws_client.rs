@@ -1,0 +1,214 @@
+//! The few AWS calls the walkthrough makes over HTTP, the way the SDKs make them:
+//! unsigned form POST for AssumeRoleWithWebIdentity, SigV4-signed GetCallerIdentity, and
+//! SigV4-signed S3 uploads with `x-amz-acl`.
+
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use irsa_emulator::sts::sigv4;
+use time::OffsetDateTime;
+
+/// Temporary credentials as STS returned them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl Credentials {
+    /// What `irsa-lab serve` suggests for administrative calls.
+    pub fn admin() -> Self {
+        Self {
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+            session_token: None,
+        }
+    }
+}
+
+/// An AWS error as the client sees it, plus the emulator's diagnosis header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsFailure {
+    pub code: String,
+    pub message: String,
+    pub diagnosis: Option<String>,
+}
+
+/// An AWS answer: success body, or the error.
+pub type AwsResult = Result<String, AwsFailure>;
+
+#[derive(Debug, Clone)]
+pub struct AwsClient {
+    http: reqwest::Client,
+    endpoint: String,
+}
+
+/// The text of the first `<tag>` element in `xml`.
+pub fn xml_field(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(
+        xml[start..end]
+            .replace("&apos;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+fn amz_date(now: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    now.format(&f).unwrap_or_default()
+}
+
+impl AwsClient {
+    pub fn new(endpoint: String) -> Self {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap_or_default();
+        Self { http, endpoint }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        mut headers: HeaderMap,
+        body: Vec<u8>,
+        sign: Option<(&Credentials, &str, OffsetDateTime)>,
+    ) -> anyhow::Result<AwsResult> {
+        let url = format!("{}{path}", self.endpoint);
+        let uri: Uri = url.parse()?;
+        if let Some(host) = uri.authority() {
+            headers.insert(http::header::HOST, HeaderValue::from_str(host.as_str())?);
+        }
+        if let Some((creds, service, now)) = sign {
+            let session = creds.session_token.as_deref();
+            sigv4::sign(
+                &method,
+                &uri,
+                &mut headers,
+                &body,
+                &creds.access_key_id,
+                &creds.secret_access_key,
+                session,
+                "us-east-1",
+                service,
+                &amz_date(now),
+            );
+        }
+        let response = self
+            .http
+            .request(method, url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await?;
+        let ok = response.status().is_success();
+        let diagnosis = response
+            .headers()
+            .get(irsa_emulator::sts::DIAGNOSIS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await?;
+        if ok {
+            Ok(Ok(text))
+        } else {
+            let code = xml_field(&text, "Code").unwrap_or_default();
+            Ok(Err(AwsFailure {
+                code,
+                message: xml_field(&text, "Message").unwrap_or(text),
+                diagnosis,
+            }))
+        }
+    }
+
+    fn form_headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+        );
+        headers
+    }
+
+    pub async fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        session: &str,
+        token: &str,
+    ) -> anyhow::Result<AwsResult> {
+        let body = serde_urlencoded::to_string([
+            ("Action", "AssumeRoleWithWebIdentity"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", role_arn),
+            ("RoleSessionName", session),
+            ("WebIdentityToken", token),
+        ])?;
+        self.send(
+            Method::POST,
+            "/",
+            Self::form_headers(),
+            body.into_bytes(),
+            None,
+        )
+        .await
+    }
+
+    pub async fn get_caller_identity(
+        &self,
+        creds: &Credentials,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<AwsResult> {
+        let body = b"Action=GetCallerIdentity&Version=2011-06-15".to_vec();
+        self.send(
+            Method::POST,
+            "/",
+            Self::form_headers(),
+            body,
+            Some((creds, "sts", now)),
+        )
+        .await
+    }
+
+    pub async fn iam(
+        &self,
+        creds: &Credentials,
+        now: OffsetDateTime,
+        params: &[(&str, &str)],
+    ) -> anyhow::Result<AwsResult> {
+        let mut all = vec![("Version", "2010-05-08")];
+        all.extend_from_slice(params);
+        let body = serde_urlencoded::to_string(&all)?;
+        self.send(
+            Method::POST,
+            "/",
+            Self::form_headers(),
+            body.into_bytes(),
+            Some((creds, "iam", now)),
+        )
+        .await
+    }
+
+    pub async fn s3_put(
+        &self,
+        creds: &Credentials,
+        now: OffsetDateTime,
+        path: &str,
+        body: Vec<u8>,
+        acl: Option<&str>,
+    ) -> anyhow::Result<AwsResult> {
+        let mut headers = HeaderMap::new();
+        if let Some(acl) = acl {
+            headers.insert("x-amz-acl", HeaderValue::from_str(acl)?);
+        }
+        headers.insert(
+            "x-amz-content-sha256",
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        self.send(Method::PUT, path, headers, body, Some((creds, "s3", now)))
+            .await
+    }
+}
