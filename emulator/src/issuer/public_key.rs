@@ -338,6 +338,18 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_seed_guides_ssh_keygen_output() {
+        // `ssh-keygen -t rsa -b 2048 -m pem -N "" -f sa-signer` and
+        // `ssh-keygen -e -m PKCS8 -f sa-signer.pub`, as the self-hosted setup guide does.
+        // Expected kid from the openssl pipeline above, run on the .pub file.
+        let private = PrivateKey::from_pem(include_str!("testdata/ssh-keygen-rsa.pem")).unwrap();
+        let public =
+            PublicKey::from_pem(include_str!("testdata/ssh-keygen-rsa-pkcs8.pub")).unwrap();
+        assert_eq!(private.public_key(), public);
+        assert_eq!(public.kid(), "8siD8AsOign_1O8hQdZej1TAn2P898G2MbEuwfsumF4");
+    }
+
+    #[test]
     fn pkcs1_and_pkix_public_keys_are_the_same_key() {
         let pkix = PublicKey::from_pem(RSA_PUB_PKIX).unwrap();
         let pkcs1 = PublicKey::from_pem(RSA_PUB_PKCS1).unwrap();
