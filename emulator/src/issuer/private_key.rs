@@ -38,15 +38,15 @@ impl PrivateKey {
     /// A fresh random key pair.
     pub fn generate(algorithm: KeyAlgorithm) -> Self {
         let mut rng = rand::thread_rng();
-        let rsa = |bits| {
+        let rsa = |rng: &mut rand::rngs::ThreadRng, bits| {
             // Only fails for absurd sizes or a broken RNG, neither reachable with 2048/4096.
-            RsaPrivateKey::new(&mut rand::thread_rng(), bits)
+            RsaPrivateKey::new(rng, bits)
                 .map(|k| PrivateKeyInner::Rsa(Box::new(k)))
                 .expect("RSA key generation with a fixed supported size")
         };
         let inner = match algorithm {
-            KeyAlgorithm::Rsa2048 => rsa(2048),
-            KeyAlgorithm::Rsa4096 => rsa(4096),
+            KeyAlgorithm::Rsa2048 => rsa(&mut rng, 2048),
+            KeyAlgorithm::Rsa4096 => rsa(&mut rng, 4096),
             KeyAlgorithm::EcP256 => PrivateKeyInner::P256(p256::SecretKey::random(&mut rng)),
             KeyAlgorithm::EcP384 => PrivateKeyInner::P384(p384::SecretKey::random(&mut rng)),
             KeyAlgorithm::EcP521 => PrivateKeyInner::P521(p521::SecretKey::random(&mut rng)),

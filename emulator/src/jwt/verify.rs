@@ -26,7 +26,7 @@ pub enum SignatureError {
     #[error("JWK \"alg\" is {jwk:?} but the token's is {token:?}")]
     AlgMismatch { jwk: String, token: String },
     /// The key's type or curve cannot make the token's algorithm.
-    #[error("a {key} key cannot verify a {alg} signature")]
+    #[error("a key of type {key} cannot verify {alg} signatures")]
     KeyTypeMismatch { alg: JwsAlgorithm, key: String },
     /// The JWK itself is unusable.
     #[error(transparent)]
