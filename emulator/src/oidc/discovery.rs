@@ -1,89 +1,130 @@
-//! Discovery document, then JWKS: the two fetches behind every uncached key lookup.
+//! OpenID discovery: the issuer's configuration document, then the JWKS it points to.
 
 use serde_json::Value;
 
-use super::errors::KeyRetrievalError;
-use super::fetch::{Fetcher, ServedBy};
+use super::error::KeyRetrievalError;
+use super::fetch::Fetcher;
+use super::served_by::ServedBy;
 use super::settings::IssuerFieldCheck;
 use crate::issuer::JwkSet;
 
-/// What an issuer publishes, as fetched.
+/// Fields OpenID Connect Discovery requires that STS does not need: missing ones are
+/// warnings. `issuer` and `jwks_uri` are needed to find the keys, so their absence fails.
+const ADVISORY_FIELDS: [&str; 3] = [
+    "response_types_supported",
+    "subject_types_supported",
+    "id_token_signing_alg_values_supported",
+];
+
+/// An issuer's keys as just fetched, with what looked wrong but did not fail.
 #[derive(Debug, Clone)]
-pub(crate) struct Published {
-    pub jwks: JwkSet,
-    pub jwks_uri: String,
-    pub served_by: ServedBy,
+pub(crate) struct Discovered {
+    pub keys: JwkSet,
     pub warnings: Vec<String>,
+    /// How the JWKS host proved itself: AWS's thumbprint check concerns the host that
+    /// serves `jwks_uri`.
+    pub served_by: ServedBy,
 }
 
-/// Where the discovery document of `iss` lives: the issuer with any trailing `/` removed,
-/// then `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0, section 4).
-pub fn discovery_url(iss: &str) -> String {
+/// `<iss>/.well-known/openid-configuration`. One trailing slash of `iss` is dropped
+/// first (OpenID Connect Discovery §4), so `https://x/o7k/` does not become `//.well-known`;
+/// the provider lookup has already matched `iss` exactly, slash included.
+pub(crate) fn discovery_url(iss: &str) -> String {
     format!(
         "{}/.well-known/openid-configuration",
-        iss.trim_end_matches('/')
+        iss.strip_suffix('/').unwrap_or(iss)
     )
 }
 
-pub(crate) async fn fetch_published(
+/// Fetches and checks the discovery document of `iss`, then the JWKS it names.
+pub(crate) async fn discover(
     fetcher: &Fetcher,
     iss: &str,
-) -> Result<Published, KeyRetrievalError> {
+    check: IssuerFieldCheck,
+) -> Result<Discovered, KeyRetrievalError> {
+    if !iss.starts_with("https://") {
+        return Err(KeyRetrievalError::InvalidIssuer {
+            iss: iss.to_owned(),
+            reason: "issuers must be https URLs".to_owned(),
+        });
+    }
     let url = discovery_url(iss);
-    let doc = fetcher
+    let fetched = fetcher
         .get(&url)
         .await
-        .map_err(KeyRetrievalError::DiscoveryFetch)?;
-    let bad = |problem: String| KeyRetrievalError::BadDiscovery {
-        url: url.clone(),
-        problem,
+        .map_err(|source| KeyRetrievalError::Discovery {
+            url: url.clone(),
+            source,
+        })?;
+    let document: Value =
+        serde_json::from_slice(&fetched.body).map_err(|e| KeyRetrievalError::DiscoveryNotJson {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
+    let Value::Object(document) = document else {
+        return Err(KeyRetrievalError::DiscoveryNotJson {
+            url,
+            reason: "the top-level value is not an object".to_owned(),
+        });
     };
-    let json: Value =
-        serde_json::from_slice(&doc.body).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let obj = json
-        .as_object()
-        .ok_or_else(|| bad("not a JSON object".into()))?;
-    // AWS requires the fields that locate the keys; the others kube-apiserver sends
-    // (response_types_supported, ...) are not needed to verify a token.
-    let issuer = obj
-        .get("issuer")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("missing the required string field \"issuer\"".into()))?;
-    let jwks_uri = obj
-        .get("jwks_uri")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("missing the required string field \"jwks_uri\"".into()))?;
+    let string_field = |field: &'static str| match document.get(field) {
+        None | Some(Value::Null) => Err(KeyRetrievalError::DiscoveryMissingField {
+            url: url.clone(),
+            field,
+        }),
+        Some(Value::String(value)) => Ok(value.clone()),
+        Some(other) => Err(KeyRetrievalError::DiscoveryInvalidField {
+            url: url.clone(),
+            field,
+            reason: format!("expected a string, found {other}"),
+        }),
+    };
+    let issuer = string_field("issuer")?;
+    let jwks_uri = string_field("jwks_uri")?;
+
     let mut warnings = Vec::new();
     if issuer != iss {
-        match fetcher.settings().issuer_field_check {
+        match check {
             IssuerFieldCheck::Strict => {
-                return Err(KeyRetrievalError::IssuerMismatch { token: iss.to_owned(), document: issuer.to_owned() });
+                return Err(KeyRetrievalError::IssuerMismatch {
+                    url,
+                    expected: iss.to_owned(),
+                    found: issuer,
+                });
             }
             IssuerFieldCheck::Lenient => warnings.push(format!(
-                "discovery document at {url} says issuer {issuer:?} but tokens say {iss:?}; accepted (lenient), a strict verifier would reject it"
+                "the discovery document {url} declares issuer {issuer:?} but the token's iss is \
+                 {iss:?}; accepted (lenient issuer check), a strict verifier would reject it"
             )),
         }
     }
-    let keys = fetcher
-        .get(jwks_uri)
+    for field in ADVISORY_FIELDS {
+        if !document.contains_key(field) {
+            warnings.push(format!(
+                "the discovery document {url} lacks {field:?}, which OpenID Connect Discovery \
+                 requires; accepted (STS only needs issuer and jwks_uri)"
+            ));
+        }
+    }
+
+    let fetched = fetcher
+        .get(&jwks_uri)
         .await
-        .map_err(KeyRetrievalError::JwksFetch)?;
-    let bad_jwks = |problem: String| KeyRetrievalError::BadJwks {
-        url: jwks_uri.to_owned(),
-        problem,
-    };
-    let jwks: JwkSet =
-        serde_json::from_slice(&keys.body).map_err(|e| bad_jwks(format!("not a JWK set: {e}")))?;
-    // The weaker of the two connections decides what a thumbprint check sees.
-    let served_by = match (&doc.served_by, &keys.served_by) {
-        (ServedBy::PlainHttp, _) | (_, ServedBy::PlainHttp) => ServedBy::PlainHttp,
-        (ServedBy::CustomCa { .. }, _) => doc.served_by.clone(),
-        (_, other) => other.clone(),
-    };
-    Ok(Published {
-        jwks,
-        jwks_uri: jwks_uri.to_owned(),
-        served_by,
+        .map_err(|source| KeyRetrievalError::Jwks {
+            url: jwks_uri.clone(),
+            source,
+        })?;
+    let keys: JwkSet =
+        serde_json::from_slice(&fetched.body).map_err(|e| KeyRetrievalError::InvalidJwks {
+            url: jwks_uri.clone(),
+            reason: e.to_string(),
+        })?;
+    for warning in &warnings {
+        tracing::warn!(iss, "{warning}");
+    }
+    Ok(Discovered {
+        keys,
         warnings,
+        served_by: fetched.served_by,
     })
 }

@@ -1,263 +1,282 @@
-//! Fetching one document the way STS does: https, public, within 5 seconds, size-capped,
-//! redirects followed a few hops and each hop routed again (so none can leave the machine).
+//! Fetching one issuer document the way STS does: https only, a whole-fetch deadline,
+//! a body cap, and redirects that are routed again so none can leave the machine.
 
+use std::collections::HashSet;
+use std::error::Error as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::Uri;
+use reqwest::{Client, StatusCode, Url, header};
 
-use super::AnonymousObjects;
-use super::errors::FetchError;
-use super::resolve::{IssuerRoutes, Route};
-use super::settings::OidcSettings;
+use super::routes::{IssuerRoutes, Route};
+use super::served_by::ServedBy;
+use super::{AnonymousGetError, AnonymousObjects};
 
-/// Who vouched for the TLS connection a document came over; decides whether IAM
-/// thumbprints matter (AWS checks them only for CAs it does not already trust).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServedBy {
-    /// S3 (or another endpoint AWS trusts through a well-known CA).
-    WellKnownCa,
-    /// A mapped https endpoint whose CA the user supplied; the SHA-1 thumbprint of that CA.
-    CustomCa { sha1_thumbprint: String },
-    /// A mapped plain-http endpoint (tests and local setups only; AWS never does this).
-    PlainHttp,
+/// Why one document could not be retrieved. Every variant says precisely what happened,
+/// for logs and diagnosis (STS itself answers with one generic message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("{url} is not https (AWS only fetches issuer documents over https)")]
+    NotHttps { url: String },
+    #[error(
+        "no route for host {host}: map it with --map-issuer PREFIX=TARGET (issuerMappings in a \
+         state file) to a local endpoint, or host the issuer in the fake S3 (irsa-lab never \
+         contacts the internet)"
+    )]
+    Unroutable { host: String },
+    #[error(
+        "no route for host {host}: it is an AWS endpoint other than S3 and irsa-lab never contacts \
+         real AWS (map it with --map-issuer if a local server should play it)"
+    )]
+    AwsHost { host: String },
+    #[error("S3 object s3://{bucket}/{key} could not be read anonymously: {source}")]
+    S3 {
+        bucket: String,
+        key: String,
+        #[source]
+        source: AnonymousGetError,
+    },
+    #[error("GET {url} returned HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("GET {url} did not complete within {after:?} (AWS gives up after 5 s)")]
+    Timeout { url: String, after: Duration },
+    #[error("GET {url}: body larger than the {limit}-byte limit")]
+    TooLarge { url: String, limit: usize },
+    #[error("GET {url}: redirect loop (this URL was already visited)")]
+    RedirectLoop { url: String },
+    #[error("GET {url}: more than {max} redirects")]
+    TooManyRedirects { url: String, max: usize },
+    #[error("GET {url}: unusable redirect: {reason}")]
+    BadRedirect { url: String, reason: String },
+    #[error("GET {url}: TLS handshake failed: {detail}")]
+    Tls { url: String, detail: String },
+    #[error("GET {url}: connection failed: {detail}")]
+    Connect { url: String, detail: String },
+    #[error("GET {url}: transport error: {detail}")]
+    Transport { url: String, detail: String },
 }
 
-/// A fetched document.
+/// A retrieved document and how its final server proved itself.
 #[derive(Debug, Clone)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     pub body: Bytes,
     pub served_by: ServedBy,
 }
 
-/// Fetches issuer documents through [`IssuerRoutes`].
+/// Retrieves documents through [`IssuerRoutes`] with AWS's limits.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
-    routes: IssuerRoutes,
-    s3: Arc<dyn AnonymousObjects>,
-    settings: OidcSettings,
-    /// One client per mapping (each trusts only its own CA); index = mapping index.
-    clients: Vec<reqwest::Client>,
+pub(crate) struct Fetcher {
+    pub routes: IssuerRoutes,
+    pub s3: Arc<dyn AnonymousObjects>,
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+    pub max_redirects: usize,
 }
 
-fn client(ca: Option<&rustls_pki_types::CertificateDer<'static>>) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .pool_max_idle_per_host(4);
-    if let Some(ca) = ca
-        && let Ok(cert) = reqwest::Certificate::from_der(ca.as_ref())
-    {
-        builder = builder.add_root_certificate(cert);
-    }
-    // Building only fails when the TLS backend cannot initialise, which is a broken
-    // installation; fall back to a default client that will then report transport errors.
-    builder.build().unwrap_or_default()
+enum Hop {
+    Done(Fetched),
+    Redirect(Url),
 }
 
 impl Fetcher {
-    pub fn new(
-        routes: IssuerRoutes,
-        s3: Arc<dyn AnonymousObjects>,
-        settings: OidcSettings,
-    ) -> Self {
-        let clients = routes
-            .mappings
-            .iter()
-            .map(|m| client(m.ca.as_ref()))
-            .collect();
-        Self {
-            routes,
-            s3,
-            settings,
-            clients,
-        }
-    }
-
-    pub fn settings(&self) -> &OidcSettings {
-        &self.settings
-    }
-
-    /// Fetches `url`, following redirects, within the whole-fetch time limit.
-    pub async fn get(&self, url: &str) -> Result<Fetched, FetchError> {
-        let seconds = self.settings.fetch_timeout.as_secs();
-        match tokio::time::timeout(self.settings.fetch_timeout, self.follow(url)).await {
+    /// Fetches `url` (a customer-facing URL). The deadline covers every hop, connect,
+    /// headers and body; it runs on real time, since it bounds real sockets.
+    pub(crate) async fn get(&self, url: &str) -> Result<Fetched, FetchError> {
+        match tokio::time::timeout(self.timeout, self.follow(url)).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout {
                 url: url.to_owned(),
-                seconds,
+                after: self.timeout,
             }),
         }
     }
 
     async fn follow(&self, url: &str) -> Result<Fetched, FetchError> {
-        let mut current = url.to_owned();
-        for _ in 0..=self.settings.max_redirects {
-            match self.once(&current).await? {
-                Step::Done(fetched) => return Ok(fetched),
-                Step::Redirect(location) => current = join(&current, &location)?,
+        let mut current = Url::parse(url).map_err(|e| FetchError::InvalidUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let mut visited = HashSet::from([current.to_string()]);
+        let mut hops = 0;
+        loop {
+            match self.hop(&current).await? {
+                Hop::Done(fetched) => return Ok(fetched),
+                Hop::Redirect(next) => {
+                    hops += 1;
+                    if !visited.insert(next.to_string()) {
+                        return Err(FetchError::RedirectLoop {
+                            url: next.to_string(),
+                        });
+                    }
+                    if hops > self.max_redirects {
+                        return Err(FetchError::TooManyRedirects {
+                            url: url.to_owned(),
+                            max: self.max_redirects,
+                        });
+                    }
+                    tracing::debug!(from = %current, to = %next, "issuer document redirected");
+                    current = next;
+                }
             }
         }
-        Err(FetchError::TooManyRedirects {
-            url: url.to_owned(),
-            limit: self.settings.max_redirects,
-        })
     }
 
-    async fn once(&self, url: &str) -> Result<Step, FetchError> {
-        match self.routes.resolve(url) {
-            Route::S3 { bucket, key } => {
-                let body =
-                    self.s3
-                        .get_anonymous(&bucket, &key)
-                        .map_err(|source| FetchError::S3 {
-                            url: url.to_owned(),
-                            source,
-                        })?;
-                if body.len() > self.settings.max_body_bytes {
-                    return Err(FetchError::TooLarge {
-                        url: url.to_owned(),
-                        limit: self.settings.max_body_bytes,
+    async fn hop(&self, url: &Url) -> Result<Hop, FetchError> {
+        match self.routes.route(url)? {
+            Route::S3(object) => {
+                if object.bucket.is_empty() || object.key.is_empty() {
+                    return Err(FetchError::S3 {
+                        source: if object.bucket.is_empty() {
+                            AnonymousGetError::NoSuchBucket
+                        } else {
+                            AnonymousGetError::NoSuchKey
+                        },
+                        bucket: object.bucket,
+                        key: object.key,
                     });
                 }
-                Ok(Step::Done(Fetched {
+                let body =
+                    self.s3
+                        .get_anonymous(&object.bucket, &object.key)
+                        .map_err(|source| FetchError::S3 {
+                            bucket: object.bucket.clone(),
+                            key: object.key.clone(),
+                            source,
+                        })?;
+                if body.len() > self.max_body_bytes {
+                    return Err(FetchError::TooLarge {
+                        url: url.to_string(),
+                        limit: self.max_body_bytes,
+                    });
+                }
+                Ok(Hop::Done(Fetched {
                     body,
                     served_by: ServedBy::WellKnownCa,
                 }))
             }
-            Route::Unroutable if !url.starts_with("https://") => Err(FetchError::NotHttps {
-                url: url.to_owned(),
-            }),
-            Route::Unroutable => Err(FetchError::Unroutable {
-                url: url.to_owned(),
-            }),
             Route::Mapped {
                 url: target,
-                mapping,
-            } => self.http(url, &target, mapping).await,
+                client,
+                served_by,
+            } => self.http_hop(url, target, client, served_by).await,
         }
     }
 
-    async fn http(&self, original: &str, target: &str, mapping: usize) -> Result<Step, FetchError> {
-        let transport = |e: reqwest::Error| FetchError::Transport {
-            url: original.to_owned(),
-            detail: error_chain(&e),
-        };
-        let client = self.clients.get(mapping).cloned().unwrap_or_default();
-        let mut response = client.get(target).send().await.map_err(transport)?;
+    async fn http_hop(
+        &self,
+        url: &Url,
+        target: Url,
+        client: &Client,
+        served_by: &ServedBy,
+    ) -> Result<Hop, FetchError> {
+        let shown = url.to_string();
+        let mut response = client
+            .get(target)
+            .send()
+            .await
+            .map_err(|e| classify(&shown, &e))?;
         let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| FetchError::Status {
-                    url: original.to_owned(),
-                    status: status.as_u16(),
-                })?;
-            // Relative locations resolve against the URL as the issuer wrote it, so the
-            // next hop is routed like any other issuer URL.
-            return Ok(Step::Redirect(location.to_owned()));
+        if is_redirect(status) {
+            let location = response.headers().get(header::LOCATION).ok_or_else(|| {
+                FetchError::BadRedirect {
+                    url: shown.clone(),
+                    reason: format!("HTTP {} without a Location header", status.as_u16()),
+                }
+            })?;
+            let location = location.to_str().map_err(|_| FetchError::BadRedirect {
+                url: shown.clone(),
+                reason: "Location header is not ASCII".to_owned(),
+            })?;
+            // Relative locations resolve against the customer-facing URL, so the next hop
+            // goes through the routing table like any other URL.
+            let next = url.join(location).map_err(|e| FetchError::BadRedirect {
+                url: shown.clone(),
+                reason: format!("Location {location:?}: {e}"),
+            })?;
+            return Ok(Hop::Redirect(next));
         }
         if !status.is_success() {
             return Err(FetchError::Status {
-                url: original.to_owned(),
+                url: shown,
                 status: status.as_u16(),
             });
         }
-        let limit = self.settings.max_body_bytes;
+        let too_large = || FetchError::TooLarge {
+            url: shown.clone(),
+            limit: self.max_body_bytes,
+        };
         if response
             .content_length()
-            .is_some_and(|len| len as usize > limit)
+            .is_some_and(|len| len > self.max_body_bytes as u64)
         {
-            return Err(FetchError::TooLarge {
-                url: original.to_owned(),
-                limit,
-            });
+            return Err(too_large());
         }
+        // Read chunk by chunk and stop at the cap: a hostile server cannot make us buffer
+        // more than the limit.
         let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge {
-                    url: original.to_owned(),
-                    limit,
-                });
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&shown, &e))? {
+            if body.len() + chunk.len() > self.max_body_bytes {
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
-        let served_by = match self
-            .routes
-            .mappings
-            .get(mapping)
-            .and_then(|m| m.ca_thumbprint.clone())
-        {
-            _ if target.starts_with("http://") => ServedBy::PlainHttp,
-            Some(sha1_thumbprint) => ServedBy::CustomCa { sha1_thumbprint },
-            None => ServedBy::WellKnownCa,
-        };
-        Ok(Step::Done(Fetched {
+        Ok(Hop::Done(Fetched {
             body: body.freeze(),
-            served_by,
+            served_by: served_by.clone(),
         }))
     }
 }
 
-enum Step {
-    Done(Fetched),
-    Redirect(String),
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
-/// Resolves a `Location` against the URL it came from.
-fn join(base: &str, location: &str) -> Result<String, FetchError> {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return Ok(location.to_owned());
+/// Names a reqwest failure: TLS problems are told apart from other connect errors by
+/// finding rustls' error in the source chain (hyper nests it inside `io::Error`s).
+fn classify(url: &str, error: &reqwest::Error) -> FetchError {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(tls) = find_rustls(cause) {
+            return FetchError::Tls {
+                url: url.to_owned(),
+                detail: tls.to_string(),
+            };
+        }
+        source = cause.source();
     }
-    let uri: Uri = base.parse().map_err(|_| FetchError::BadUrl {
-        url: base.to_owned(),
-    })?;
-    let origin = format!(
-        "{}://{}",
-        uri.scheme_str().unwrap_or("https"),
-        uri.authority().map(|a| a.as_str()).unwrap_or("")
-    );
-    if location.starts_with('/') {
-        Ok(format!("{origin}{location}"))
+    let detail = chain(error);
+    if error.is_connect() {
+        FetchError::Connect {
+            url: url.to_owned(),
+            detail,
+        }
     } else {
-        let dir = uri.path().rsplit_once('/').map_or("", |(d, _)| d);
-        Ok(format!("{origin}{dir}/{location}"))
+        FetchError::Transport {
+            url: url.to_owned(),
+            detail,
+        }
     }
 }
 
-/// reqwest's Display hides the cause (e.g. the certificate error); show the chain.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
+/// `io::Error::source` skips the error it wraps, so wrapped errors are opened by hand.
+fn find_rustls<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_rustls(inner)
+}
+
+fn chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
         text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn joins_locations() {
-        assert_eq!(
-            join("https://a.example/x/y", "/z").unwrap(),
-            "https://a.example/z"
-        );
-        assert_eq!(
-            join("https://a.example/x/y", "z").unwrap(),
-            "https://a.example/x/z"
-        );
-        assert_eq!(
-            join("https://a.example/x/y", "https://b.example/q").unwrap(),
-            "https://b.example/q"
-        );
-    }
 }

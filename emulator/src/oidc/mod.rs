@@ -1,19 +1,27 @@
 //! How STS finds an issuer's signing keys: issuer URL resolution (never to real AWS),
 //! fetching discovery and JWKS with AWS's limits, and the JWKS cache.
+//!
+//! Entry point: [`JwksCache::key_for`]. URLs keep the customer's real strings; an
+//! [`IssuerRoutes`] table sends S3 URLs (every endpoint form) to the in-process fake S3
+//! through [`AnonymousObjects`], configured prefixes to loopback endpoints, and refuses
+//! everything else without making a request.
 
 mod discovery;
-mod errors;
+mod error;
 mod fetch;
 mod jwks_cache;
-mod resolve;
+mod routes;
+mod s3_url;
+mod served_by;
 mod settings;
 
 use bytes::Bytes;
 
-pub use errors::{FetchError, KeyRetrievalError};
-pub use fetch::{Fetched, Fetcher, ServedBy};
+pub use error::KeyRetrievalError;
+pub use fetch::FetchError;
 pub use jwks_cache::{JwksCache, KeyLookup};
-pub use resolve::{IssuerRoutes, Route, RouteError};
+pub use routes::{IssuerRoutes, RouteConfigError};
+pub use served_by::ServedBy;
 pub use settings::{IssuerFieldCheck, OidcSettings};
 
 /// Why an anonymous (unsigned) read of an S3 object failed, as STS would experience it.

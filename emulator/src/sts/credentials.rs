@@ -1,7 +1,7 @@
 //! Temporary credentials STS issues, remembered so that calls signed with them can be
 //! verified (signature, session token, expiry) like AWS does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use base64::Engine;
@@ -26,10 +26,17 @@ pub struct IssuedCredentials {
 }
 
 /// Issued credentials by access key id. Expired entries are dropped as new ones are
-/// issued, so the store stays bounded by the number of live sessions.
+/// issued (oldest first, through an expiry index, so issuing stays O(log n)), and the
+/// store stays bounded by the number of live sessions.
 #[derive(Debug, Default)]
 pub struct CredentialStore {
-    issued: Mutex<HashMap<String, IssuedCredentials>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    issued: HashMap<String, IssuedCredentials>,
+    by_expiry: BTreeSet<(OffsetDateTime, String)>,
 }
 
 fn random_secret(len: usize) -> String {
@@ -68,22 +75,38 @@ impl CredentialStore {
             assumed_role_id,
             account,
         };
-        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
-        issued.retain(|_, c| c.expiration > now);
-        issued.insert(creds.access_key_id.clone(), creds.clone());
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((expiry, _)) = inner.by_expiry.first()
+            && *expiry <= now
+        {
+            if let Some((_, key)) = inner.by_expiry.pop_first() {
+                inner.issued.remove(&key);
+            }
+        }
+        inner
+            .by_expiry
+            .insert((creds.expiration, creds.access_key_id.clone()));
+        inner
+            .issued
+            .insert(creds.access_key_id.clone(), creds.clone());
         creds
     }
 
     pub fn lookup(&self, access_key_id: &str) -> Option<IssuedCredentials> {
-        self.issued
+        self.inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .issued
             .get(access_key_id)
             .cloned()
     }
 
     pub fn len(&self) -> usize {
-        self.issued.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .issued
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
