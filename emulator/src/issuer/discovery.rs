@@ -1,11 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use super::algorithm::JwsAlgorithm;
-use super::jwk::JwkSet;
-use super::keys::PublicKey;
+use super::{JwsAlgorithm, PublicKey};
 
-/// The OIDC discovery document kube-apiserver serves at `/.well-known/openid-configuration`:
-/// exactly these five fields, in this order.
+/// `/.well-known/openid-configuration` exactly as kube-apiserver serves it: these five
+/// members, in this order, nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoveryDocument {
     pub issuer: String,
@@ -16,48 +14,33 @@ pub struct DiscoveryDocument {
 }
 
 impl DiscoveryDocument {
-    /// The document for `issuer`. `jwks_uri` defaults to the apiserver's own path,
-    /// `<issuer>/openid/v1/jwks` (trailing slash of the issuer trimmed); algorithms are
-    /// sorted and de-duplicated, as the apiserver lists them.
-    pub fn new(issuer: &str, jwks_uri: Option<&str>, algorithms: &[impl AsRef<str>]) -> Self {
-        let jwks_uri = jwks_uri
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{}/openid/v1/jwks", issuer.trim_end_matches('/')));
-        let mut algs: Vec<String> = algorithms.iter().map(|a| a.as_ref().to_owned()).collect();
-        algs.sort();
-        algs.dedup();
-        Self {
-            issuer: issuer.to_owned(),
+    /// A document for `issuer`. Without `jwks_uri`, it is the issuer with trailing `/`
+    /// trimmed plus `/openid/v1/jwks` (the self-hosted layout: JWKS next to discovery).
+    /// `algs` (names or [`JwsAlgorithm`]s) are sorted and deduplicated, as kube-apiserver
+    /// lists its keys' algorithms.
+    pub fn new(issuer: &str, jwks_uri: Option<&str>, algs: &[impl AsRef<str>]) -> Self {
+        let jwks_uri = match jwks_uri {
+            Some(uri) => uri.to_string(),
+            None => format!("{}/openid/v1/jwks", issuer.trim_end_matches('/')),
+        };
+        let mut names: Vec<String> = algs.iter().map(|a| a.as_ref().to_string()).collect();
+        names.sort();
+        names.dedup();
+        DiscoveryDocument {
+            issuer: issuer.to_string(),
             jwks_uri,
             response_types_supported: vec!["id_token".into()],
             subject_types_supported: vec!["public".into()],
-            id_token_signing_alg_values_supported: algs,
+            id_token_signing_alg_values_supported: names,
         }
     }
 
-    /// The document for an issuer publishing `keys`.
+    /// A document advertising the algorithms of `keys` (what kube-apiserver derives from
+    /// its `--service-account-key-file` keys).
     pub fn for_keys(issuer: &str, jwks_uri: Option<&str>, keys: &[PublicKey]) -> Self {
         let algs: Vec<JwsAlgorithm> = keys.iter().map(PublicKey::algorithm).collect();
-        let names: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
-        Self::new(issuer, jwks_uri, &names)
+        Self::new(issuer, jwks_uri, &algs)
     }
-}
-
-/// The JWKS for `keys`, as kube-apiserver's `/openid/v1/jwks` and the reference webhook's
-/// keys.json helper print it. `with_empty_kid` appends a copy of the first key with
-/// `"kid": ""`: exactly what the setup guide's `jq '.keys += [.keys[0]] | .keys[1].kid = ""'`
-/// produces, so that pre-1.16 tokens (no kid) verify during an upgrade.
-pub fn jwks(keys: &[PublicKey], with_empty_kid: bool) -> JwkSet {
-    let mut set = JwkSet {
-        keys: keys.iter().map(PublicKey::to_jwk).collect(),
-    };
-    if with_empty_kid && let Some(first) = set.keys.first().cloned() {
-        set.keys.push(super::jwk::Jwk {
-            kid: Some(String::new()),
-            ..first
-        });
-    }
-    set
 }
 
 #[cfg(test)]
@@ -65,12 +48,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn discovery_has_apiserver_fields_in_order() {
-        let doc =
-            DiscoveryDocument::new("https://example.com/", None, &["RS256", "ES256", "RS256"]);
+    fn serialises_in_apiserver_order_with_sorted_unique_algs() {
+        let doc = DiscoveryDocument::new(
+            "https://bucket.s3.amazonaws.com/",
+            None,
+            &[
+                JwsAlgorithm::RS256,
+                JwsAlgorithm::ES256,
+                JwsAlgorithm::RS256,
+            ],
+        );
         assert_eq!(
             serde_json::to_string(&doc).unwrap(),
-            r#"{"issuer":"https://example.com/","jwks_uri":"https://example.com/openid/v1/jwks","response_types_supported":["id_token"],"subject_types_supported":["public"],"id_token_signing_alg_values_supported":["ES256","RS256"]}"#
+            concat!(
+                r#"{"issuer":"https://bucket.s3.amazonaws.com/","#,
+                r#""jwks_uri":"https://bucket.s3.amazonaws.com/openid/v1/jwks","#,
+                r#""response_types_supported":["id_token"],"#,
+                r#""subject_types_supported":["public"],"#,
+                r#""id_token_signing_alg_values_supported":["ES256","RS256"]}"#
+            )
         );
+    }
+
+    #[test]
+    fn for_keys_lists_each_keys_algorithm_once() {
+        use crate::issuer::{KeyAlgorithm, PrivateKey};
+        let keys: Vec<PublicKey> = [
+            KeyAlgorithm::EcP521,
+            KeyAlgorithm::EcP256,
+            KeyAlgorithm::EcP256,
+        ]
+        .into_iter()
+        .map(|a| PrivateKey::generate(a).public_key())
+        .collect();
+        let doc = DiscoveryDocument::for_keys("https://i", None, &keys);
+        assert_eq!(
+            doc.id_token_signing_alg_values_supported,
+            ["ES256", "ES512"]
+        );
+        assert_eq!(doc.jwks_uri, "https://i/openid/v1/jwks");
+    }
+
+    #[test]
+    fn explicit_jwks_uri_is_kept_verbatim() {
+        let doc = DiscoveryDocument::new("https://i", Some("https://k/keys.json"), &["RS256"]);
+        assert_eq!(doc.jwks_uri, "https://k/keys.json");
+        assert_eq!(doc.id_token_signing_alg_values_supported, ["RS256"]);
     }
 }

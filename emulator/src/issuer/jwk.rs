@@ -2,9 +2,9 @@ use serde::{Deserialize, Serialize};
 
 /// One JSON Web Key as issuers publish it.
 ///
-/// Field order is kube-apiserver's (go-jose's: `use, kty, kid, crv, alg, x, y, n, e`, so RSA
-/// keys read `use, kty, kid, alg, n, e` and EC keys `use, kty, kid, crv, alg, x, y`), so a
-/// JWKS we serialise reads exactly like the one `/openid/v1/jwks` serves.
+/// Field order is kube-apiserver's, which is go-jose's `rawJSONWebKey` order
+/// (`use, kty, kid, crv, alg, x, y, n, e`): RSA keys read `use, kty, kid, alg, n, e` and EC
+/// keys `use, kty, kid, crv, alg, x, y`, exactly like the JWKS `/openid/v1/jwks` serves.
 ///
 /// `kid` keeps the difference between absent (`None`) and empty (`Some("")`): AWS STS
 /// matches a token without `kid` only against a JWK whose `kid` is the empty string, and

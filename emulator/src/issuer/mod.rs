@@ -1,20 +1,31 @@
 //! What an OIDC issuer holds and publishes: key pairs, the `kid` kube-apiserver derives,
 //! JWKS and discovery documents, and tokens shaped exactly like kube-apiserver's.
 
-mod algorithm;
 mod discovery;
+mod error;
+mod expiration;
 mod jwk;
-mod keys;
+mod jwks;
+mod key_algorithm;
+mod pem;
+mod private_key;
+mod public_key;
 mod token;
 
-pub use algorithm::{JwsAlgorithm, KeyAlgorithm};
-pub use discovery::{DiscoveryDocument, jwks};
-pub use jwk::{Jwk, JwkSet};
-pub use keys::{KeyError, PrivateKey, PublicKey};
-pub use token::{
-    BoundTokenRequest, KidMode, ObjectRef, extended_expiration, header_for, sign_bound_token,
-    sign_hs256, sign_legacy_token, sign_raw,
+pub use crate::jwt::JwsAlgorithm;
+pub use discovery::DiscoveryDocument;
+pub use error::KeyError;
+pub use expiration::{
+    EXPIRATION_EXTENSION_SECONDS, ExtendedExpiration, WARN_ONLY_EXPIRATION_SECONDS,
+    extend_expiration,
 };
-
-#[cfg(test)]
-mod tests;
+pub use jwk::{Jwk, JwkSet};
+pub use jwks::jwks;
+pub use key_algorithm::{KeyAlgorithm, UnknownKeyAlgorithm};
+pub use private_key::PrivateKey;
+pub use public_key::PublicKey;
+pub(crate) use public_key::PublicKeyInner;
+pub use token::{
+    BoundTokenRequest, KidMode, LEGACY_ISSUER, LegacyTokenRequest, ObjectRef, header_for,
+    sign_bound_token, sign_hs256, sign_legacy_token, sign_raw, sign_raw_json,
+};

@@ -1,14 +1,17 @@
-//! Compact JWS tokens: parsing without trusting anything, then checking the signature
-//! against one JWK chosen by the caller.
+//! Parsing compact JWS tokens and checking their signatures against a JWK.
 //!
-//! Key selection is the verifier's business (by issuer and `kid`). Header fields that
-//! point at keys (`jku`, `x5u`, `jwk`, `x5c`) are never fetched, read or trusted: AWS STS
-//! uses only the issuer's published JWKS, and honouring them is the classic forgery.
+//! Key selection is the caller's job and uses only `kid` (see [`crate::issuer::JwkSet::find`]).
+//! The header members `jku`, `x5u`, `jwk` and `x5c` are deliberately ignored: they are kept
+//! in [`Header::raw`] for inspection but are never fetched, never trusted, and never used to
+//! pick or build a key, since a token naming its own key proves nothing.
 
+mod alg;
 mod claims;
 mod parse;
 mod verify;
 
+pub use alg::{HashAlgorithm, JwsAlgorithm, UnsupportedAlgorithm};
 pub use claims::ClaimError;
-pub use parse::{Header, ParseError, UnverifiedToken, parse};
-pub use verify::{SignatureError, verify_signature};
+pub use parse::{Header, ParseError, Part, UnverifiedToken, parse};
+pub(crate) use verify::verify_raw;
+pub use verify::{MIN_RSA_VERIFY_BITS, SignatureError, verify_signature, verify_with_key};

@@ -1,109 +1,143 @@
+use std::fmt;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+use thiserror::Error;
 
-/// Why a string is not a compact JWS. Each variant names the part at fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// The three parts of a compact JWS, for naming the one at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Header,
+    Payload,
+    Signature,
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Part::Header => "header",
+            Part::Payload => "payload",
+            Part::Signature => "signature",
+        })
+    }
+}
+
+/// Why a string is not a well-formed compact JWS with JSON header and claims.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ParseError {
     #[error("a JWT has 3 dot-separated parts, this has {0}")]
     WrongPartCount(usize),
-    #[error("the {0} part is empty")]
-    EmptyPart(&'static str),
-    #[error("the {part} part is not unpadded base64url: {detail}")]
-    BadBase64 { part: &'static str, detail: String },
-    #[error("the {part} part is not JSON: {detail}")]
-    BadJson { part: &'static str, detail: String },
-    #[error("the {0} part is JSON but not an object")]
-    NotAnObject(&'static str),
-    #[error("the header has no string \"alg\"")]
+    #[error("the JWT {0} is empty")]
+    EmptyPart(Part),
+    #[error("the JWT {part} is not unpadded base64url: {reason}")]
+    Base64 { part: Part, reason: String },
+    #[error("the JWT {part} is not JSON: {reason}")]
+    NotJson { part: Part, reason: String },
+    #[error("the JWT header is not a JSON object")]
+    HeaderNotObject,
+    #[error("the JWT header has no \"alg\"")]
     MissingAlg,
-    #[error("the header's \"kid\" is not a string")]
+    #[error("the JWT header \"alg\" is not a string")]
+    AlgNotString,
+    #[error("the JWT header \"kid\" is not a string")]
     KidNotString,
+    #[error("the JWT payload is not a JSON object")]
+    ClaimsNotObject,
 }
 
-/// The JOSE header, with `kid` absent (`None`) kept apart from empty (`Some("")`).
+/// The JOSE header. `kid` keeps absent (`None`) apart from empty (`Some("")`) so callers
+/// can report what the token really said; for key lookup AWS treats both as `""`, which
+/// matches only a JWK whose `kid` is `""` (see [`crate::issuer::JwkSet::find`]).
+///
+/// `jku`, `x5u`, `jwk` and `x5c` stay in `raw` only: they are never fetched or trusted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
     pub alg: String,
     pub kid: Option<String>,
-    /// Every header field as sent (for diagnosis; never used to find keys).
     pub raw: Map<String, Value>,
 }
 
-/// A token that parsed but whose signature has not been checked: nothing in it is trusted.
+/// A syntactically valid token whose signature and claims have not been checked yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnverifiedToken {
     pub header: Header,
     pub claims: Map<String, Value>,
     signing_input_len: usize,
-    text: String,
+    token: String,
     signature: Vec<u8>,
 }
 
 impl UnverifiedToken {
-    /// `base64url(header) "." base64url(claims)`: the bytes the signature covers.
-    pub fn signing_input(&self) -> &[u8] {
-        &self.text.as_bytes()[..self.signing_input_len]
+    /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
+    pub fn signing_input(&self) -> &str {
+        &self.token[..self.signing_input_len]
     }
 
+    /// The decoded signature bytes.
     pub fn signature(&self) -> &[u8] {
         &self.signature
     }
 }
 
-fn decode(part: &'static str, text: &str) -> Result<Vec<u8>, ParseError> {
-    if text.is_empty() {
-        return Err(ParseError::EmptyPart(part));
-    }
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|e| ParseError::BadBase64 {
-            part,
-            detail: e.to_string(),
-        })
-}
-
-fn object(part: &'static str, bytes: &[u8]) -> Result<Map<String, Value>, ParseError> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ParseError::NotAnObject(part)),
-        Err(e) => Err(ParseError::BadJson {
-            part,
-            detail: e.to_string(),
-        }),
-    }
-}
-
-/// Parses a compact JWS (`header.claims.signature`). The signature part may not be empty:
-/// an unsigned token is not a JWT STS would look at.
+/// Splits and decodes a compact JWS. Each failure names the part at fault.
 pub fn parse(token: &str) -> Result<UnverifiedToken, ParseError> {
     let parts: Vec<&str> = token.split('.').collect();
-    let [header_b64, claims_b64, signature_b64] = parts.as_slice() else {
+    let [header_b64, payload_b64, signature_b64] = parts[..] else {
         return Err(ParseError::WrongPartCount(parts.len()));
     };
-    let header_raw = object("header", &decode("header", header_b64)?)?;
-    let claims = object("claims", &decode("claims", claims_b64)?)?;
-    let signature = decode("signature", signature_b64)?;
-    let alg = header_raw
-        .get("alg")
-        .and_then(Value::as_str)
-        .ok_or(ParseError::MissingAlg)?
-        .to_owned();
-    let kid = match header_raw.get("kid") {
+    let header_bytes = decode(Part::Header, header_b64)?;
+    let payload_bytes = decode(Part::Payload, payload_b64)?;
+    let signature = decode(Part::Signature, signature_b64)?;
+
+    let Value::Object(raw) = json(Part::Header, &header_bytes)? else {
+        return Err(ParseError::HeaderNotObject);
+    };
+    let alg = match raw.get("alg") {
+        None => return Err(ParseError::MissingAlg),
+        Some(Value::String(alg)) => alg.clone(),
+        Some(_) => return Err(ParseError::AlgNotString),
+    };
+    let kid = match raw.get("kid") {
         None => None,
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => return Err(ParseError::KidNotString),
     };
+    let Value::Object(claims) = json(Part::Payload, &payload_bytes)? else {
+        return Err(ParseError::ClaimsNotObject);
+    };
     Ok(UnverifiedToken {
-        header: Header {
-            alg,
-            kid,
-            raw: header_raw,
-        },
+        header: Header { alg, kid, raw },
         claims,
-        signing_input_len: header_b64.len() + 1 + claims_b64.len(),
-        text: token.to_owned(),
+        signing_input_len: header_b64.len() + 1 + payload_b64.len(),
+        token: token.to_string(),
         signature,
+    })
+}
+
+fn decode(part: Part, text: &str) -> Result<Vec<u8>, ParseError> {
+    if text.is_empty() {
+        return Err(ParseError::EmptyPart(part));
+    }
+    // Said explicitly because "invalid padding" alone puzzles people pasting padded base64.
+    if text.contains('=') {
+        return Err(ParseError::Base64 {
+            part,
+            reason: "padding '=' is not allowed in a compact JWS".into(),
+        });
+    }
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| ParseError::Base64 {
+            part,
+            reason: e.to_string(),
+        })
+}
+
+fn json(part: Part, bytes: &[u8]) -> Result<Value, ParseError> {
+    serde_json::from_slice(bytes).map_err(|e| ParseError::NotJson {
+        part,
+        reason: e.to_string(),
     })
 }
 
@@ -111,106 +145,129 @@ pub fn parse(token: &str) -> Result<UnverifiedToken, ParseError> {
 mod tests {
     use super::*;
 
-    fn b64(s: &str) -> String {
-        URL_SAFE_NO_PAD.encode(s)
+    fn b64(text: &str) -> String {
+        URL_SAFE_NO_PAD.encode(text)
     }
 
-    fn token(header: &str, claims: &str) -> String {
-        format!("{}.{}.{}", b64(header), b64(claims), b64("sig"))
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.c2ln", b64(header), b64(payload))
     }
 
     #[test]
-    fn parses_header_claims_and_signing_input() {
+    fn parses_header_claims_and_signature() {
         let t = token(
-            r#"{"alg":"RS256","kid":"k1"}"#,
-            r#"{"iss":"https://x","aud":["a"]}"#,
+            r#"{"alg":"RS256","kid":"k1","jku":"https://evil"}"#,
+            r#"{"sub":"s"}"#,
         );
         let parsed = parse(&t).unwrap();
         assert_eq!(parsed.header.alg, "RS256");
         assert_eq!(parsed.header.kid.as_deref(), Some("k1"));
-        assert_eq!(parsed.claims["iss"], "https://x");
+        assert_eq!(
+            parsed.header.raw.get("jku"),
+            Some(&Value::from("https://evil"))
+        );
+        assert_eq!(parsed.claims.get("sub"), Some(&Value::from("s")));
         assert_eq!(parsed.signature(), b"sig");
         assert_eq!(
-            parsed.signing_input(),
-            t.rsplit_once('.').unwrap().0.as_bytes()
+            Some(parsed.signing_input()),
+            t.rsplit_once('.').map(|(i, _)| i)
         );
     }
 
     #[test]
-    fn missing_and_empty_kid_differ() {
-        assert_eq!(
-            parse(&token(r#"{"alg":"RS256"}"#, "{}"))
-                .unwrap()
-                .header
-                .kid,
-            None
-        );
-        assert_eq!(
-            parse(&token(r#"{"alg":"RS256","kid":""}"#, "{}"))
-                .unwrap()
-                .header
-                .kid
-                .as_deref(),
-            Some("")
-        );
+    fn absent_and_empty_kid_stay_distinct() {
+        let absent = parse(&token(r#"{"alg":"RS256"}"#, "{}")).unwrap();
+        let empty = parse(&token(r#"{"alg":"RS256","kid":""}"#, "{}")).unwrap();
+        assert_eq!(absent.header.kid, None);
+        assert_eq!(empty.header.kid, Some(String::new()));
     }
 
     #[test]
-    fn every_malformation_has_its_error() {
+    fn part_count_must_be_three() {
+        let good = token(r#"{"alg":"RS256"}"#, "{}");
+        let two = good.rsplit_once('.').unwrap().0.to_string();
+        assert_eq!(parse(&two), Err(ParseError::WrongPartCount(2)));
+        assert_eq!(
+            parse(&format!("{good}.x")),
+            Err(ParseError::WrongPartCount(4))
+        );
+        assert_eq!(parse("abc"), Err(ParseError::WrongPartCount(1)));
+        assert_eq!(parse(""), Err(ParseError::WrongPartCount(1)));
+    }
+
+    #[test]
+    fn empty_parts_are_named() {
         let h = b64(r#"{"alg":"RS256"}"#);
-        let c = b64("{}");
-        let cases: Vec<(String, ParseError)> = vec![
-            (format!("{h}.{c}"), ParseError::WrongPartCount(2)),
-            (format!("{h}.{c}.c2ln.x"), ParseError::WrongPartCount(4)),
-            (format!("{h}.{c}."), ParseError::EmptyPart("signature")),
-            (format!(".{c}.c2ln"), ParseError::EmptyPart("header")),
-            (
-                format!("{h}=.{c}.c2ln"),
-                ParseError::BadBase64 {
-                    part: "header",
-                    detail: String::new(),
-                },
-            ),
-            (
-                format!("{h}.{c}.c2l+"),
-                ParseError::BadBase64 {
-                    part: "signature",
-                    detail: String::new(),
-                },
-            ),
-            (
-                format!("{}.{c}.c2ln", b64("not json")),
-                ParseError::BadJson {
-                    part: "header",
-                    detail: String::new(),
-                },
-            ),
-            (
-                format!("{h}.{}.c2ln", b64("[1]")),
-                ParseError::NotAnObject("claims"),
-            ),
-            (
-                format!("{}.{c}.c2ln", b64(r#"{"kid":"x"}"#)),
-                ParseError::MissingAlg,
-            ),
-            (
-                format!("{}.{c}.c2ln", b64(r#"{"alg":"RS256","kid":7}"#)),
-                ParseError::KidNotString,
-            ),
+        assert_eq!(parse(".e30.c2ln"), Err(ParseError::EmptyPart(Part::Header)));
+        assert_eq!(
+            parse(&format!("{h}..c2ln")),
+            Err(ParseError::EmptyPart(Part::Payload))
+        );
+        assert_eq!(
+            parse(&format!("{h}.e30.")),
+            Err(ParseError::EmptyPart(Part::Signature))
+        );
+    }
+
+    #[test]
+    fn bad_base64url_is_named_by_part() {
+        let h = b64(r#"{"alg":"RS256"}"#);
+        let cases = [
+            (format!("{h}=.e30.c2ln"), Part::Header, "padding"),
+            (format!("{h}.e30=.c2ln"), Part::Payload, "padding"),
+            (format!("{h}.e30.c2ln="), Part::Signature, "padding"),
+            // Standard-alphabet characters are not base64url.
+            (format!("{h}.e3+/.c2ln"), Part::Payload, "Invalid"),
+            (format!("{h}.e30.c2l*"), Part::Signature, "Invalid"),
         ];
-        for (input, expected) in cases {
-            let got = parse(&input).unwrap_err();
-            // Details come from the decoders; compare the variant and its part.
-            assert_eq!(
-                std::mem::discriminant(&got),
-                std::mem::discriminant(&expected),
-                "{input}: {got}"
-            );
-            assert_eq!(
-                got.to_string().split(':').next(),
-                expected.to_string().split(':').next(),
-                "{input}"
-            );
+        for (text, part, needle) in cases {
+            match parse(&text) {
+                Err(ParseError::Base64 { part: p, reason }) => {
+                    assert_eq!(p, part, "{text}");
+                    assert!(reason.contains(needle), "{reason}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
         }
+        let err = parse(&format!("{h}.e30=.c2ln")).unwrap_err().to_string();
+        assert!(err.contains("payload"), "{err}");
+    }
+
+    #[test]
+    fn non_json_and_wrong_shapes_are_distinct_errors() {
+        assert!(matches!(
+            parse(&token("not json", "{}")),
+            Err(ParseError::NotJson {
+                part: Part::Header,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(&token(r#"{"alg":"RS256"}"#, "{nope")),
+            Err(ParseError::NotJson {
+                part: Part::Payload,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse(&token(r#"["RS256"]"#, "{}")),
+            Err(ParseError::HeaderNotObject)
+        );
+        assert_eq!(
+            parse(&token(r#"{"kid":"k"}"#, "{}")),
+            Err(ParseError::MissingAlg)
+        );
+        assert_eq!(
+            parse(&token(r#"{"alg":256}"#, "{}")),
+            Err(ParseError::AlgNotString)
+        );
+        assert_eq!(
+            parse(&token(r#"{"alg":"RS256","kid":7}"#, "{}")),
+            Err(ParseError::KidNotString)
+        );
+        assert_eq!(
+            parse(&token(r#"{"alg":"RS256"}"#, r#""a string""#)),
+            Err(ParseError::ClaimsNotObject)
+        );
     }
 }
