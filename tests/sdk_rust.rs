@@ -1,6 +1,6 @@
-//! The AWS SDK for Rust, configured like a pod: `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`
-//! + `AWS_ENDPOINT_URL` in the environment and nothing else. Its default credential chain
-//! calls AssumeRoleWithWebIdentity on the emulator, then GetCallerIdentity.
+//! The AWS SDK for Rust, configured like a pod: `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`
+//! and `AWS_ENDPOINT_URL` in the environment and nothing else. Its default credential
+//! chain calls AssumeRoleWithWebIdentity on the emulator, then GetCallerIdentity.
 //!
 //! The SDK reads those variables from the process environment only, and a test must not
 //! change its own process's environment; so the parent test serves the emulator and re-runs

@@ -7,44 +7,44 @@
 //! Run: `cargo bench -p pod-identity-webhook --bench admission_https`
 //! (`BENCH_CONNECTIONS` and `BENCH_REQUESTS` override the defaults 4 and 20000).
 //!
-//! The reviewer here decodes the AdmissionReview and encodes a response with a JSONPatch,
-//! standing in for the mutation library until it is wired into the server.
+//! The reviewer is the real admission path (identity resolution, mutation, patch
+//! encoding) over an in-memory ServiceAccount, as the cache would serve it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
+use pod_identity_webhook::admission::Admission;
+use pod_identity_webhook::config::MutationConfig;
+use pod_identity_webhook::identity::{ServiceAccountInfo, StaticSources};
 use pod_identity_webhook::server::metrics::Metrics;
-use pod_identity_webhook::server::router::{AppState, ReviewReply, Reviewer};
+use pod_identity_webhook::server::router::{AppState, Reviewer};
 use pod_identity_webhook::server::{ServerOptions, start};
 use rustls::pki_types::ServerName;
 
-struct DecodeEncode;
-
-impl Reviewer for DecodeEncode {
-    fn review<'a>(&'a self, body: &'a [u8]) -> BoxFuture<'a, Result<ReviewReply, String>> {
-        async move {
-            let review: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-            let uid = review["request"]["uid"].clone();
-            let patch = serde_json::json!([
-                {"op": "add", "path": "/spec/containers/0/env/-", "value": {"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/app"}},
-            ]);
-            let out = serde_json::json!({
-                "apiVersion": review["apiVersion"], "kind": review["kind"],
-                "response": {"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": patch.to_string()},
-            });
-            Ok(ReviewReply {
-                json: serde_json::to_vec(&out).map_err(|e| e.to_string())?,
-                mutated_method: Some("sts".into()),
-                missing_sa: false,
-            })
-        }
-        .boxed()
-    }
+/// The real admission path: identity resolution from an in-memory SA (as the cache holds
+/// it), the mutation, the patch encoding.
+fn reviewer() -> Arc<dyn Reviewer> {
+    let sources = StaticSources {
+        service_accounts: vec![ServiceAccountInfo {
+            namespace: "default".into(),
+            name: "app".into(),
+            annotations: [(
+                "eks.amazonaws.com/role-arn".to_owned(),
+                "arn:aws:iam::111122223333:role/app".to_owned(),
+            )]
+            .into(),
+        }],
+        ..StaticSources::default()
+    };
+    let cfg = MutationConfig {
+        region: Some("us-west-2".into()),
+        regional_sts: true,
+        ..MutationConfig::default()
+    };
+    Arc::new(Admission::new(Arc::new(sources), cfg))
 }
 
 fn review_body() -> Vec<u8> {
@@ -109,7 +109,7 @@ async fn bench() {
     std::fs::write(dir.path().join("tls.key"), key.serialize_pem()).expect("write");
 
     let state = AppState {
-        reviewer: Arc::new(DecodeEncode),
+        reviewer: reviewer(),
         ready: Arc::new(|| Ok(())),
         metrics: Metrics::new(),
     };

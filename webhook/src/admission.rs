@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 use crate::config::MutationConfig;
-use crate::identity::{IdentitySources, resolve};
+use crate::identity::{IdentitySources, Subject, resolve};
 use crate::mutation::{Mode, mutate_pod};
 use crate::server::router::{ReviewReply, Reviewer};
 
@@ -113,11 +113,14 @@ pub async fn review(
         })
         .unwrap_or_default();
     let mut warnings = Vec::new();
+    let subject = Subject {
+        namespace: &namespace,
+        service_account: &sa_name,
+        sa: sa.as_ref(),
+        pod_annotations: &pod_annotations,
+    };
     let identity = resolve(
-        &namespace,
-        &sa_name,
-        sa.as_ref(),
-        &pod_annotations,
+        &subject,
         &sources.configmap(),
         &sources.container_credentials(),
         cfg,

@@ -8,5 +8,5 @@ mod sources;
 
 pub use configmap::{ConfigMapEntry, ConfigMapIdentities};
 pub use container_credentials::ContainerCredentialsIdentities;
-pub use resolve::{Identity, resolve};
+pub use resolve::{Identity, Subject, resolve};
 pub use sources::{IdentitySources, ServiceAccountInfo, StaticSources};

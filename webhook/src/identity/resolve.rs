@@ -69,18 +69,32 @@ pub fn partition_for_region(region: &str) -> &'static str {
     }
 }
 
-/// Resolves a pod's identity. `pod_annotations` are the pod's own; `warnings` explain
-/// ignored or suspicious values.
+/// The pod side of a resolution.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub namespace: &'a str,
+    /// `spec.serviceAccountName`.
+    pub service_account: &'a str,
+    /// The ServiceAccount, `None` when it does not exist.
+    pub sa: Option<&'a ServiceAccountInfo>,
+    /// The pod's own annotations.
+    pub pod_annotations: &'a BTreeMap<String, String>,
+}
+
+/// Resolves a pod's identity; `warnings` explain ignored or suspicious values.
 pub fn resolve(
-    namespace: &str,
-    sa_name: &str,
-    sa: Option<&ServiceAccountInfo>,
-    pod_annotations: &BTreeMap<String, String>,
+    subject: &Subject<'_>,
     configmap: &ConfigMapIdentities,
     container_credentials: &ContainerCredentialsIdentities,
     cfg: &MutationConfig,
     warnings: &mut Vec<String>,
 ) -> Identity {
+    let Subject {
+        namespace,
+        service_account: sa_name,
+        sa,
+        pod_annotations,
+    } = *subject;
     let sa_annotation = |name: &str| {
         sa.and_then(|sa| sa.annotations.get(&cfg.annotation(name)))
             .map(String::as_str)
@@ -209,7 +223,13 @@ mod tests {
         let (cm, _) = ConfigMapIdentities::parse(if cm.is_empty() { "{}" } else { cm });
         let cc = ContainerCredentialsIdentities::parse(cc.as_bytes()).unwrap();
         let mut warnings = Vec::new();
-        let id = resolve("default", "app", sa_, &pod, &cm, &cc, cfg, &mut warnings);
+        let subject = Subject {
+            namespace: "default",
+            service_account: "app",
+            sa: sa_,
+            pod_annotations: &pod,
+        };
+        let id = resolve(&subject, &cm, &cc, cfg, &mut warnings);
         (id, warnings)
     }
 
@@ -222,17 +242,20 @@ mod tests {
         }
     }
 
+    /// (name, SA, pod annotations, ConfigMap data.config, expected identity)
+    type Case = (
+        &'static str,
+        Option<ServiceAccountInfo>,
+        Vec<(&'static str, &'static str)>,
+        &'static str,
+        Identity,
+    );
+
     #[test]
     fn precedence_table() {
         let cfg = MutationConfig::default();
         let cm = r#"{"default/app": {"RoleARN": "arn:aws:iam::111122223333:role/cm-exact", "Audience": "cm-aud", "UseRegionalSTS": true, "TokenExpiration": 7200}, "*/app": {"RoleARN": "arn:aws:iam::111122223333:role/cm-any"}}"#;
-        let cases: Vec<(
-            &str,
-            Option<ServiceAccountInfo>,
-            Vec<(&str, &str)>,
-            &str,
-            Identity,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "no annotation, no configmap: nothing",
                 Some(sa(&[])),
