@@ -35,10 +35,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // `serve` logs every request; the other commands print their own results and only
     // log problems.
-    init_logging(if matches!(cli.command, Command::Serve(_)) {
-        "warn,irsa_emulator=info,irsa_lab=info"
-    } else {
-        "warn"
+    init_logging(match cli.command {
+        Command::Serve(_) => "warn,irsa_emulator=info,irsa_lab=info",
+        // The walkthrough prints every refusal with its diagnosis already.
+        Command::Run(_) => "error",
+        Command::Keys(_) => "warn",
     });
     let result = match cli.command {
         Command::Run(args) => run::run(args),

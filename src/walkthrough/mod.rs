@@ -7,6 +7,7 @@
 mod aws_client;
 mod lab;
 mod steps;
+mod webhook;
 
 use std::io::Write;
 use std::process::ExitCode;

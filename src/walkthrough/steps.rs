@@ -9,6 +9,8 @@ use serde_json::json;
 
 use super::aws_client::{AwsFailure, AwsResult, Credentials, xml_field};
 use super::lab::{BUCKET, ISSUER, ROLE_ARN, WalkthroughLab};
+use super::webhook::{Webhook, env};
+use pod_identity_webhook::identity::ServiceAccountInfo;
 
 /// What a step expects from AWS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +158,40 @@ pub async fn all(lab: &WalkthroughLab) -> anyhow::Result<Vec<StepReport>> {
         vec![format!("{ROLE_ARN} trusts {SUB}")],
     ));
 
-    // The kubelet writes the projected token; the SDK reads it and calls STS.
+    // The webhook mutates the pod; the kubelet projects the token the pod asks for; the
+    // SDK reads the env the webhook injected.
+    let service_account = ServiceAccountInfo {
+        namespace: "default".into(),
+        name: "app".into(),
+        annotations: [("eks.amazonaws.com/role-arn".to_owned(), ROLE_ARN.to_owned())].into(),
+    };
+    let webhook = Webhook::start(vec![service_account]).await?;
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "app-0", "namespace": "default"},
+        "spec": {"serviceAccountName": "app", "containers": [{"name": "app", "image": "registry.example.com/app:1.0"}]}
+    });
+    let (pod, ops) = webhook.admit("default", &pod).await?;
+    webhook.stop();
+    let role_arn = env(&pod, "AWS_ROLE_ARN").unwrap_or_default();
+    let token_file = env(&pod, "AWS_WEB_IDENTITY_TOKEN_FILE").unwrap_or_default();
+    let projection = &pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
+    let audience = projection["audience"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let expiration = projection["expirationSeconds"].as_i64().unwrap_or_default();
+    reports.push(StepReport {
+        title: "the pod identity webhook mutates the pod (AdmissionReview over HTTPS, SA annotated eks.amazonaws.com/role-arn)".into(),
+        lines: vec![
+            format!("{ops} JSON patch operations: AWS_ROLE_ARN={role_arn}"),
+            format!("AWS_WEB_IDENTITY_TOKEN_FILE={token_file}"),
+            format!("projected token: audience {audience}, {expiration} s"),
+        ],
+        expected: Outcome::Success,
+        as_expected: role_arn == ROLE_ARN && audience == "sts.amazonaws.com" && !token_file.is_empty(),
+    });
+
     let token_path = lab.token_dir.path().join("token");
     std::fs::write(
         &token_path,
@@ -164,7 +199,7 @@ pub async fn all(lab: &WalkthroughLab) -> anyhow::Result<Vec<StepReport>> {
             &key_a,
             KidMode::Sha256,
             ISSUER,
-            "sts.amazonaws.com",
+            &audience,
             lab.now().unix_timestamp(),
         ),
     )?;
@@ -186,7 +221,7 @@ pub async fn all(lab: &WalkthroughLab) -> anyhow::Result<Vec<StepReport>> {
         "AssumeRoleWithWebIdentity with the projected token (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)",
         Outcome::Success,
         &result,
-        vec![format!("token file {}", token_path.display()), format!("assumed {assumed}")],
+        vec![format!("the kubelet's token for {token_file} (here {})", token_path.display()), format!("assumed {assumed}")],
     ));
 
     let result = match &creds {
