@@ -468,6 +468,68 @@ mod https {
     }
 
     #[tokio::test]
+    async fn sts_checks_provider_thumbprints_for_a_custom_ca() {
+        use irsa_emulator::issuer::{KeyAlgorithm, PrivateKey, sign_raw};
+        use irsa_emulator::query::QueryRequest;
+        use irsa_emulator::server::{Emulator, EmulatorConfig};
+        use irsa_emulator::sts::{AssumeRoleWithWebIdentityInput, UNVERIFIABLE_MESSAGE};
+
+        let ca = ca();
+        let base = start(&ca).await;
+        let mut config = EmulatorConfig::default();
+        config
+            .routes
+            .add_mapping("https://oidc.example.com", &base, Some(&ca.pem))
+            .unwrap();
+        let emulator = Emulator::new(config);
+        let provider = emulator
+            .iam()
+            .create_provider(ISS, &["sts.amazonaws.com".into()], &["0".repeat(40)])
+            .unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = json!({"iss": ISS, "sub": "system:serviceaccount:default:app", "aud": ["sts.amazonaws.com"], "exp": now + 3600, "iat": now});
+        let token = sign_raw(
+            &json!({"alg": "RS256", "kid": "k1"}),
+            &claims,
+            &PrivateKey::generate(KeyAlgorithm::Rsa2048),
+        );
+        let query = QueryRequest::new(
+            "AssumeRoleWithWebIdentity",
+            [
+                ("RoleArn", "arn:aws:iam::111122223333:role/r"),
+                ("RoleSessionName", "s1"),
+                ("WebIdentityToken", token.as_str()),
+            ],
+        );
+        let input = AssumeRoleWithWebIdentityInput::from_query(&query).unwrap();
+
+        let err = emulator
+            .sts()
+            .assume_role_with_web_identity(&input)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), err.to_string().as_str()),
+            (
+                "InvalidIdentityToken",
+                "OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint"
+            )
+        );
+        // With the CA's real thumbprint the check passes and validation moves on to the
+        // signature (this test's JWKS holds a dummy key).
+        emulator
+            .iam()
+            .update_thumbprints(&provider.arn, &[hex::encode(Sha1::digest(&ca.der))])
+            .unwrap();
+        let err = emulator
+            .sts()
+            .assume_role_with_web_identity(&input)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), UNVERIFIABLE_MESSAGE);
+    }
+
+    #[tokio::test]
     async fn untrusted_certificate_is_a_tls_error() {
         let served = ca();
         let other = ca();
