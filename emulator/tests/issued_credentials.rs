@@ -176,3 +176,75 @@ async fn issued_credentials_are_verified_admin_credentials_are_not() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_deactivated_region_answers_region_disabled() {
+    use irsa_emulator::server::{Emulator, EmulatorConfig};
+    let emulator = Emulator::new(EmulatorConfig {
+        disabled_sts_regions: vec!["eu-south-2".into()],
+        ..EmulatorConfig::default()
+    });
+    let router = emulator.router();
+    let call = |host: &str, signed_region: Option<&str>| {
+        let body = b"Action=GetCallerIdentity&Version=2011-06-15".to_vec();
+        let uri: Uri = "/".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", host.parse().unwrap());
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        if let Some(region) = signed_region {
+            sigv4::sign(
+                &Method::POST,
+                &uri,
+                &mut headers,
+                &body,
+                "test",
+                "test",
+                None,
+                region,
+                "sts",
+                DATE,
+            );
+        }
+        let mut request = Request::builder().method("POST").uri(uri);
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        let router = router.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let response = router
+                .oneshot(request.body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            (
+                status,
+                String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes())
+                    .into_owned(),
+            )
+        }
+    };
+    let (status, body) = call("127.0.0.1:4577", Some("eu-south-2")).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            StatusCode::FORBIDDEN,
+            (
+                "RegionDisabledException".into(),
+                "STS is not activated in this region for account:111122223333. Your account administrator can activate STS in this region using the IAM Console.".into()
+            )
+        )
+    );
+    let (status, _) = call("sts.eu-south-2.amazonaws.com", None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "unsigned calls are placed by their regional Host"
+    );
+    let (status, body) = call("127.0.0.1:4577", Some("us-east-1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

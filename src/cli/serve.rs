@@ -46,6 +46,11 @@ pub struct ServeArgs {
     /// On a token whose kid is not in the cached JWKS, refetch at most this often.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     jwks_refetch_interval: Duration,
+    /// Deactivate STS in a region (repeatable): calls addressed to it (SigV4 scope or
+    /// `sts.<region>.amazonaws.com` Host) get RegionDisabledException, as on an account
+    /// whose administrator turned the regional endpoint off.
+    #[arg(long = "disable-sts-region", value_name = "REGION")]
+    disable_sts_region: Vec<String>,
     /// Reject tokens whose issuer differs from the discovery document's `issuer` field
     /// (default: accept and log a warning; AWS's behaviour here is undocumented).
     #[arg(long)]
@@ -62,6 +67,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = EmulatorConfig::default();
     config.oidc.jwks_ttl = args.jwks_cache_ttl;
     config.oidc.refetch_interval = args.jwks_refetch_interval;
+    config.disabled_sts_regions = args.disable_sts_region.clone();
     if args.strict_issuer_field {
         config.oidc.issuer_field_check = irsa_emulator::oidc::IssuerFieldCheck::Strict;
     }

@@ -19,6 +19,9 @@ pub struct EmulatorConfig {
     pub routes: IssuerRoutes,
     /// Real time by default; a [`crate::clock::ManualClock`] under the scenario runner.
     pub clock: SharedClock,
+    /// Regions where STS answers RegionDisabledException (reproducing an account whose
+    /// administrator deactivated STS there).
+    pub disabled_sts_regions: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -28,6 +31,7 @@ impl Default for EmulatorConfig {
             oidc: OidcSettings::default(),
             routes: IssuerRoutes::default(),
             clock: clock::system(),
+            disabled_sts_regions: Vec::new(),
         }
     }
 }
@@ -58,7 +62,8 @@ impl Emulator {
             Arc::new(s3.clone()),
             config.clock.clone(),
         ));
-        let sts = Sts::new(iam.clone(), jwks.clone(), config.clock.clone());
+        let sts = Sts::new(iam.clone(), jwks.clone(), config.clock.clone())
+            .with_disabled_regions(config.disabled_sts_regions);
         Self {
             inner: Arc::new(Inner {
                 clock: config.clock,

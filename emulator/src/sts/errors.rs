@@ -60,6 +60,10 @@ pub enum StsError {
     ExpiredSession,
     #[error("{0}")]
     IncompleteSignature(String),
+    #[error(
+        "STS is not activated in this region for account:{account}. Your account administrator can activate STS in this region using the IAM Console."
+    )]
+    RegionDisabled { account: String, region: String },
 }
 
 fn validation_message(constraints: &[String]) -> String {
@@ -91,6 +95,7 @@ impl StsError {
             StsError::SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
             StsError::ExpiredSession => "ExpiredToken",
             StsError::IncompleteSignature(_) => "IncompleteSignature",
+            StsError::RegionDisabled { .. } => "RegionDisabledException",
         }
     }
 
@@ -99,7 +104,8 @@ impl StsError {
             StsError::AccessDenied { .. }
             | StsError::MissingAuthenticationToken
             | StsError::InvalidClientTokenId { .. }
-            | StsError::SignatureDoesNotMatch { .. } => StatusCode::FORBIDDEN,
+            | StsError::SignatureDoesNotMatch { .. }
+            | StsError::RegionDisabled { .. } => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -46,6 +46,10 @@ pub struct HttpParts {
 /// The fake STS.
 #[derive(Debug)]
 pub struct Sts {
+    /// Regions where STS is deactivated for the account (RegionDisabledException).
+    disabled_regions: Vec<String>,
+    /// The region of requests that name none (unsigned, on a local endpoint).
+    default_region: String,
     iam: Iam,
     keys: Arc<JwksCache>,
     clock: SharedClock,
@@ -55,11 +59,37 @@ pub struct Sts {
 impl Sts {
     pub fn new(iam: Iam, keys: Arc<JwksCache>, clock: SharedClock) -> Self {
         Self {
+            disabled_regions: Vec::new(),
+            default_region: "us-east-1".to_owned(),
             iam,
             keys,
             clock,
             credentials: CredentialStore::default(),
         }
+    }
+
+    /// Deactivates STS in `regions` for the account, as an administrator can in IAM: calls
+    /// addressed to them fail with RegionDisabledException.
+    pub fn with_disabled_regions(mut self, regions: Vec<String>) -> Self {
+        self.disabled_regions = regions;
+        self
+    }
+
+    /// The region a request is addressed to: its SigV4 scope, else a regional STS Host
+    /// (`sts.<region>.amazonaws.com`), else the default.
+    fn request_region(&self, http: &HttpParts) -> String {
+        if let Ok(Some(auth)) = sigv4::parse_authorization(&http.headers, http.uri.query()) {
+            return auth.region;
+        }
+        let host = http
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        host.strip_prefix("sts.")
+            .and_then(|rest| rest.split_once(".amazonaws.com"))
+            .map(|(region, _)| region.to_owned())
+            .unwrap_or_else(|| self.default_region.clone())
     }
 
     /// Credentials this STS issued, by access key id.
@@ -195,7 +225,11 @@ impl Sts {
     pub async fn handle(&self, req: &QueryRequest, http: &HttpParts) -> Response {
         let format = Format::from_headers(&http.headers);
         let rid = new_request_id();
+        let region = self.request_region(http);
         let result = match req.action.as_str() {
+            _ if self.disabled_regions.contains(&region) => {
+                Err(StsError::RegionDisabled { account: self.iam.account_id().to_owned(), region })
+            }
             "AssumeRoleWithWebIdentity" => match AssumeRoleWithWebIdentityInput::from_query(req) {
                 Ok(input) => self.assume_role_with_web_identity(&input).await.map(|out| {
                     tracing::info!(target: "irsa_emulator::sts", role = %out.assumed_role_arn, sub = %out.subject, "AssumeRoleWithWebIdentity allowed");
