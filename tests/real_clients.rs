@@ -32,13 +32,16 @@ fn trust_json() -> String {
     )
 }
 
+/// The real CLI with a clean environment pointing at the emulator.
+fn aws_cli(aws: &std::path::Path, endpoint: &str, dir: &std::path::Path) -> Command {
+    let mut command = Command::new(aws);
+    aws_env(&mut command, endpoint, dir);
+    command
+}
+
 /// The guide's steps with the real CLI; returns the work directory (keys, token file).
 fn seed_guide(aws: &std::path::Path, endpoint: &str, dir: &std::path::Path) {
-    let cli = |args: &[&str]| {
-        let mut command = Command::new(aws);
-        aws_env(&mut command, endpoint, dir);
-        ok(command.args(args))
-    };
+    let cli = |args: &[&str]| ok(aws_cli(aws, endpoint, dir).args(args));
     irsa_lab(dir, &["keys", "generate"]);
     std::fs::write(dir.join("discovery.json"), discovery_json()).unwrap();
     let keys = irsa_lab(
@@ -148,8 +151,7 @@ fn aws_cli_runs_the_setup_guide() {
     seed_guide(&aws, &served.endpoint, dir.path());
     let token = std::fs::read_to_string(dir.path().join("token")).unwrap();
 
-    let mut command = Command::new(&aws);
-    aws_env(&mut command, &served.endpoint, dir.path());
+    let mut command = aws_cli(&aws, &served.endpoint, dir.path());
     let out = ok(command.args([
         "sts",
         "assume-role-with-web-identity",
@@ -179,8 +181,7 @@ fn aws_cli_runs_the_setup_guide() {
     assert!(akid.starts_with("ASIA") && akid.len() == 20, "{akid}");
 
     // get-caller-identity with the returned credentials.
-    let mut command = Command::new(&aws);
-    aws_env(&mut command, &served.endpoint, dir.path());
+    let mut command = aws_cli(&aws, &served.endpoint, dir.path());
     command
         .env("AWS_ACCESS_KEY_ID", akid)
         .env(
@@ -197,8 +198,7 @@ fn aws_cli_runs_the_setup_guide() {
     assert_eq!(me["Account"], "111122223333");
 
     // A wrong secret for issued credentials is refused as AWS refuses it.
-    let mut command = Command::new(&aws);
-    aws_env(&mut command, &served.endpoint, dir.path());
+    let mut command = aws_cli(&aws, &served.endpoint, dir.path());
     command
         .env("AWS_ACCESS_KEY_ID", akid)
         .env(
@@ -216,8 +216,7 @@ fn aws_cli_runs_the_setup_guide() {
 
     // A pod's view: no static keys, just AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE; the
     // CLI's own credential chain calls AssumeRoleWithWebIdentity.
-    let mut command = Command::new(&aws);
-    aws_env(&mut command, &served.endpoint, dir.path());
+    let mut command = aws_cli(&aws, &served.endpoint, dir.path());
     command
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -232,8 +231,7 @@ fn aws_cli_runs_the_setup_guide() {
     );
 
     // An AWS error reaches the CLI with AWS's code and message.
-    let mut command = Command::new(&aws);
-    aws_env(&mut command, &served.endpoint, dir.path());
+    let mut command = aws_cli(&aws, &served.endpoint, dir.path());
     let wrong_aud = irsa_lab(
         dir.path(),
         &[

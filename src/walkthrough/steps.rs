@@ -160,11 +160,8 @@ pub async fn all(lab: &WalkthroughLab) -> anyhow::Result<Vec<StepReport>> {
 
     // The webhook mutates the pod; the kubelet projects the token the pod asks for; the
     // SDK reads the env the webhook injected.
-    let service_account = ServiceAccountInfo {
-        namespace: "default".into(),
-        name: "app".into(),
-        annotations: [("eks.amazonaws.com/role-arn".to_owned(), ROLE_ARN.to_owned())].into(),
-    };
+    let service_account =
+        ServiceAccountInfo::with_role_arn("default", "app", "eks.amazonaws.com", ROLE_ARN);
     let webhook = Webhook::start(vec![service_account]).await?;
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod",

@@ -28,15 +28,12 @@ use rustls::pki_types::ServerName;
 /// it), the mutation, the patch encoding.
 fn reviewer() -> Arc<dyn Reviewer> {
     let sources = StaticSources {
-        service_accounts: vec![ServiceAccountInfo {
-            namespace: "default".into(),
-            name: "app".into(),
-            annotations: [(
-                "eks.amazonaws.com/role-arn".to_owned(),
-                "arn:aws:iam::111122223333:role/app".to_owned(),
-            )]
-            .into(),
-        }],
+        service_accounts: vec![ServiceAccountInfo::with_role_arn(
+            "default",
+            "app",
+            "eks.amazonaws.com",
+            "arn:aws:iam::111122223333:role/app",
+        )],
         ..StaticSources::default()
     };
     let cfg = MutationConfig {

@@ -208,15 +208,12 @@ mod tests {
 
     fn sources() -> StaticSources {
         StaticSources {
-            service_accounts: vec![ServiceAccountInfo {
-                namespace: "default".into(),
-                name: "app".into(),
-                annotations: [(
-                    "eks.amazonaws.com/role-arn".to_owned(),
-                    "arn:aws:iam::111122223333:role/app".to_owned(),
-                )]
-                .into(),
-            }],
+            service_accounts: vec![ServiceAccountInfo::with_role_arn(
+                "default",
+                "app",
+                "eks.amazonaws.com",
+                "arn:aws:iam::111122223333:role/app",
+            )],
             ..StaticSources::default()
         }
     }

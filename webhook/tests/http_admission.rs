@@ -16,15 +16,12 @@ use tower::ServiceExt;
 
 fn app() -> (axum::Router, Arc<Metrics>) {
     let sources = StaticSources {
-        service_accounts: vec![ServiceAccountInfo {
-            namespace: "default".into(),
-            name: "app".into(),
-            annotations: [(
-                "eks.amazonaws.com/role-arn".to_owned(),
-                "arn:aws:iam::111122223333:role/app".to_owned(),
-            )]
-            .into(),
-        }],
+        service_accounts: vec![ServiceAccountInfo::with_role_arn(
+            "default",
+            "app",
+            "eks.amazonaws.com",
+            "arn:aws:iam::111122223333:role/app",
+        )],
         ..StaticSources::default()
     };
     let metrics = Metrics::new();

@@ -14,6 +14,17 @@ pub struct ServiceAccountInfo {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl ServiceAccountInfo {
+    /// The usual IRSA ServiceAccount: annotated `<prefix>/role-arn: <role_arn>`.
+    pub fn with_role_arn(namespace: &str, name: &str, prefix: &str, role_arn: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            annotations: [(format!("{prefix}/role-arn"), role_arn.to_owned())].into(),
+        }
+    }
+}
+
 /// Where identities come from: the SA cache, the ConfigMap, the container-credentials file.
 pub trait IdentitySources: Send + Sync {
     /// The ServiceAccount, `None` when it does not exist (after any grace period).
