@@ -2,7 +2,8 @@
 //! arguments, sets up logging and maps errors to exit codes.
 
 mod keys;
-mod run;
+pub mod run;
+mod scenario;
 mod serve;
 
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Run(run::RunArgs),
+    #[command(subcommand)]
+    Scenario(scenario::ScenarioCommand),
     Serve(serve::ServeArgs),
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -37,12 +40,13 @@ pub fn main() -> ExitCode {
     // log problems.
     init_logging(match cli.command {
         Command::Serve(_) => "warn,irsa_emulator=info,irsa_lab=info",
-        // The walkthrough prints every refusal with its diagnosis already.
-        Command::Run(_) => "error",
+        // The runner prints every refusal with its diagnosis already.
+        Command::Run(_) | Command::Scenario(_) => "error",
         Command::Keys(_) => "warn",
     });
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Scenario(command) => scenario::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Keys(command) => keys::run(command),
     };

@@ -1,13 +1,198 @@
-//! `irsa-lab run`: the built-in end-to-end walkthrough.
+//! `irsa-lab run`: scenario files on a backend, with progress, diffs and JUnit.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use clap::Args;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
 
-/// Run the self-hosted IRSA setup guide end to end, in-process, and show AWS's answers.
+use crate::backend::emulated::EmulatedBackend;
+use crate::runner::{Progress, ScenarioReport, StepReport, junit, run_scenario};
+use crate::scenario::{LoadedScenario, ScenarioErrors, library, load};
+
+/// Run scenario files: the built-in library by default, or the files and directories given.
+///
+/// Each scenario sets up a cluster, an AWS account and the webhook, then plays its steps
+/// and checks each step's `expect`. Exit status: 0 every expectation held, 1 one did not,
+/// 2 a scenario file is invalid or the environment cannot run it.
+///
+/// Examples:
+///   irsa-lab run                               # the built-in library (irsa-lab scenario list)
+///   irsa-lab run scenarios/rotation.yaml       # one file
+///   irsa-lab run my-scenarios/ --junit out.xml # a directory, with a JUnit report
 #[derive(Debug, Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// Scenario files, or directories of `*.yaml` files. None: the built-in library.
+    pub paths: Vec<PathBuf>,
+    /// Which cluster plays the Kubernetes side.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Emulated)]
+    pub backend: BackendChoice,
+    /// Write a JUnit XML report here (one test case per scenario).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Only scenarios whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Print every step, not only failures and refusals.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
 
-pub fn run(_args: RunArgs) -> anyhow::Result<ExitCode> {
-    crate::walkthrough::run()
+/// The backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// Everything in this process: apiserver and kubelet models, the real webhook over HTTPS.
+    Emulated,
+}
+
+/// The scenarios named by `paths` (files, or directories of `*.yaml`), sorted.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, ScenarioErrors> {
+    if paths.is_empty() {
+        return library::load_all();
+    }
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            found.retain(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"));
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut loaded = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match load(Path::new(&file)) {
+            Ok(scenario) => loaded.push(scenario),
+            Err(ScenarioErrors(mut found)) => errors.append(&mut found),
+        }
+    }
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(ScenarioErrors(errors))
+    }
+}
+
+struct Printer<'a> {
+    out: &'a mut dyn Write,
+    verbose: bool,
+}
+
+impl Progress for Printer<'_> {
+    fn step(&mut self, step: &StepReport) {
+        let shown = self.verbose
+            || !step.passed()
+            || step.outcome != "ok" && !step.outcome.starts_with("ok:");
+        let mark = if step.passed() { "ok  " } else { "FAIL" };
+        let _ = writeln!(
+            self.out,
+            "  {mark} {:>2}. {:<58} {:>6.1} ms",
+            step.index + 1,
+            step.title,
+            step.elapsed.as_secs_f64() * 1e3
+        );
+        if shown {
+            let _ = writeln!(self.out, "            {}", step.outcome);
+            if let Some(why) = &step.diagnosis {
+                let _ = writeln!(self.out, "            why: {why}");
+            }
+        }
+        for mismatch in &step.mismatches {
+            let _ = writeln!(self.out, "            {mismatch}");
+        }
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut scenarios = match collect(&args.paths) {
+        Ok(found) => found,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "error: {} problem(s) in scenario files; nothing was run",
+                errors.0.len()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Some(filter) = &args.filter {
+        scenarios.retain(|s| s.name.contains(filter.as_str()));
+    }
+    if scenarios.is_empty() {
+        eprintln!("error: no scenario to run (check the paths and --filter)");
+        return Ok(ExitCode::from(2));
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    let stdout = &mut std::io::stdout().lock();
+    let began = Instant::now();
+    let backend = "emulated";
+    writeln!(
+        stdout,
+        "irsa-lab run: {} scenario(s) on the {backend} backend",
+        scenarios.len()
+    )?;
+    let mut reports: Vec<ScenarioReport> = Vec::new();
+    for (i, scenario) in scenarios.iter().enumerate() {
+        let summary = scenario
+            .scenario
+            .description
+            .lines()
+            .next()
+            .unwrap_or_default();
+        writeln!(
+            stdout,
+            "\n[{:>2}/{}] {} ({})\n        {summary}",
+            i + 1,
+            scenarios.len(),
+            scenario.name,
+            scenario.file
+        )?;
+        let mut printer = Printer {
+            out: stdout,
+            verbose: args.verbose,
+        };
+        let report = match args.backend {
+            BackendChoice::Emulated => {
+                runtime.block_on(run_scenario::<EmulatedBackend>(scenario, &mut printer))
+            }
+        };
+        match report {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                eprintln!(
+                    "error: {}: the backend could not run it: {error:#}",
+                    scenario.file
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let failed: Vec<&ScenarioReport> = reports.iter().filter(|r| !r.passed()).collect();
+    writeln!(
+        stdout,
+        "\n{} scenario(s): {} passed, {} failed ({:.1} s)",
+        reports.len(),
+        reports.len() - failed.len(),
+        failed.len(),
+        began.elapsed().as_secs_f64()
+    )?;
+    for report in &failed {
+        writeln!(stdout, "  failed: {} ({})", report.name, report.file)?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit::render(&reports, backend))
+            .with_context(|| format!("failed to write the JUnit report {}", path.display()))?;
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

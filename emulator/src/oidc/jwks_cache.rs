@@ -43,6 +43,8 @@ struct Inner {
     /// One async lock per issuer: concurrent lookups wait for a single fetch instead of
     /// all fetching (no stampede), and then read its result.
     issuers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<IssuerState>>>>,
+    /// Discovery fetches attempted since creation (scenarios assert how often STS fetched).
+    fetches: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -78,6 +80,7 @@ impl JwksCache {
                 settings,
                 clock,
                 issuers: Mutex::new(HashMap::new()),
+                fetches: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -138,6 +141,13 @@ impl JwksCache {
         self.issuers().remove(iss);
     }
 
+    /// How many times an issuer's documents were fetched (attempts, failed ones included).
+    pub fn fetch_count(&self) -> u64 {
+        self.inner
+            .fetches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Forgets every cached key.
     pub fn clear(&self) {
         self.issuers().clear();
@@ -150,6 +160,9 @@ impl JwksCache {
         now: OffsetDateTime,
     ) -> Result<Discovered, KeyRetrievalError> {
         state.last_attempt = Some(now);
+        self.inner
+            .fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = discover(
             &self.inner.fetcher,
             iss,

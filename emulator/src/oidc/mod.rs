@@ -21,6 +21,7 @@ pub use error::KeyRetrievalError;
 pub use fetch::FetchError;
 pub use jwks_cache::{JwksCache, KeyLookup};
 pub use routes::{IssuerRoutes, RouteConfigError};
+pub use s3_url::{S3Object, s3_object};
 pub use served_by::ServedBy;
 pub use settings::{IssuerFieldCheck, OidcSettings};
 

@@ -9,7 +9,7 @@ const AWS_DOMAINS: [&str; 2] = [".amazonaws.com", ".amazonaws.com.cn"];
 /// An object addressed by an S3 URL. Either part may be empty: the caller treats that as
 /// "not found", like S3 answering a bucket listing or an empty key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct S3Object {
+pub struct S3Object {
     pub bucket: String,
     pub key: String,
 }
@@ -27,7 +27,7 @@ pub(crate) fn is_aws_host(host: &str) -> bool {
 /// `s3.dualstack.<region>.amazonaws.com`, with `/<bucket>/<key>`. Virtual-hosted: any of
 /// those endpoints prefixed by `<bucket>.`, with `/<key>`; a bucket may contain dots, so
 /// it is everything before the first `.s3` that starts a valid endpoint.
-pub(crate) fn s3_object(url: &Url) -> Option<S3Object> {
+pub fn s3_object(url: &Url) -> Option<S3Object> {
     let host = url.host_str()?.to_ascii_lowercase();
     let rest = AWS_DOMAINS
         .iter()

@@ -1,6 +1,6 @@
-//! The few AWS calls the walkthrough makes over HTTP, the way the SDKs make them:
-//! unsigned form POST for AssumeRoleWithWebIdentity, SigV4-signed GetCallerIdentity, and
-//! SigV4-signed S3 uploads with `x-amz-acl`.
+//! AWS calls over HTTP the way the SDKs and the `aws` CLI make them: unsigned form POST
+//! for AssumeRoleWithWebIdentity, SigV4-signed GetCallerIdentity, IAM Query calls and S3
+//! uploads with `x-amz-acl`. Answers are read with a real XML parser.
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use irsa_emulator::sts::sigv4;
@@ -42,19 +42,28 @@ pub struct AwsClient {
     endpoint: String,
 }
 
-/// The text of the first `<tag>` element in `xml`.
+/// The text of the first `<tag>` element in `xml` (entities decoded), read with quick-xml.
 pub fn xml_field(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(
-        xml[start..end]
-            .replace("&apos;", "'")
-            .replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut inside = false;
+    let mut text = String::new();
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(start) if start.local_name().as_ref() == tag.as_bytes() => inside = true,
+            Event::Text(t) if inside => text.push_str(&t.decode().ok()?),
+            Event::GeneralRef(r) if inside => {
+                let entity = format!("&{};", r.decode().ok()?);
+                text.push_str(&quick_xml::escape::unescape(&entity).ok()?);
+            }
+            Event::CData(t) if inside => text.push_str(&String::from_utf8_lossy(&t)),
+            Event::End(end) if inside && end.local_name().as_ref() == tag.as_bytes() => {
+                return Some(text);
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
 }
 
 fn amz_date(now: OffsetDateTime) -> String {
@@ -139,14 +148,20 @@ impl AwsClient {
         role_arn: &str,
         session: &str,
         token: &str,
+        duration_seconds: Option<i64>,
     ) -> anyhow::Result<AwsResult> {
-        let body = serde_urlencoded::to_string([
+        let duration = duration_seconds.map(|d| d.to_string());
+        let mut form = vec![
             ("Action", "AssumeRoleWithWebIdentity"),
             ("Version", "2011-06-15"),
             ("RoleArn", role_arn),
             ("RoleSessionName", session),
             ("WebIdentityToken", token),
-        ])?;
+        ];
+        if let Some(duration) = &duration {
+            form.push(("DurationSeconds", duration));
+        }
+        let body = serde_urlencoded::to_string(form)?;
         self.send(
             Method::POST,
             "/",
@@ -210,5 +225,26 @@ impl AwsClient {
         );
         self.send(Method::PUT, path, headers, body, Some((creds, "s3", now)))
             .await
+    }
+
+    pub async fn s3_delete(
+        &self,
+        creds: &Credentials,
+        now: OffsetDateTime,
+        path: &str,
+    ) -> anyhow::Result<AwsResult> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-content-sha256",
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        self.send(
+            Method::DELETE,
+            path,
+            headers,
+            Vec::new(),
+            Some((creds, "s3", now)),
+        )
+        .await
     }
 }

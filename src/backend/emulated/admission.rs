@@ -1,0 +1,227 @@
+//! Admission through the real webhook: the `pod-identity-webhook` server on loopback with
+//! a fresh serving certificate, reached over HTTPS by its Service DNS name (resolved to
+//! loopback) with a real `admission.k8s.io/v1` AdmissionReview, as the apiserver calls it.
+//! ServiceAccounts and the ConfigMap reach it through [`LiveSources`], the emulated
+//! counterpart of its watchers.
+
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use anyhow::Context;
+use base64::Engine;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use pod_identity_webhook::admission::Admission;
+use pod_identity_webhook::config::MutationConfig;
+use pod_identity_webhook::identity::{
+    ConfigMapIdentities, ContainerCredentialsIdentities, IdentitySources, ServiceAccountInfo,
+};
+use pod_identity_webhook::incluster::certs;
+use pod_identity_webhook::server::metrics::Metrics;
+use pod_identity_webhook::server::router::AppState;
+use pod_identity_webhook::server::{Running, ServerOptions, start};
+use serde_json::{Value, json};
+
+use crate::backend::{BackendError, KubeError};
+
+const SERVICE: &str = "pod-identity-webhook";
+const NAMESPACE: &str = "eks";
+
+/// What the webhook's watchers would have cached.
+#[derive(Debug, Default)]
+pub struct LiveSources {
+    service_accounts: RwLock<Vec<ServiceAccountInfo>>,
+    configmap: RwLock<Arc<ConfigMapIdentities>>,
+    watch_configmap: bool,
+}
+
+impl LiveSources {
+    pub fn put_service_account(&self, sa: ServiceAccountInfo) {
+        let mut all = self
+            .service_accounts
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        all.retain(|s| !(s.namespace == sa.namespace && s.name == sa.name));
+        all.push(sa);
+    }
+
+    pub fn remove_service_account(&self, namespace: &str, name: &str) {
+        self.service_accounts
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|s| !(s.namespace == namespace && s.name == name));
+    }
+
+    /// The `pod-identity-webhook` ConfigMap's `config` (only with `--watch-config-map`).
+    pub fn set_configmap(&self, config: Option<&str>) {
+        if !self.watch_configmap {
+            return;
+        }
+        let parsed = config
+            .map(|c| ConfigMapIdentities::parse(c).0)
+            .unwrap_or_default();
+        *self.configmap.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(parsed);
+    }
+}
+
+impl IdentitySources for LiveSources {
+    fn service_account<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Option<ServiceAccountInfo>> {
+        let found = self
+            .service_accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|sa| sa.namespace == namespace && sa.name == name)
+            .cloned();
+        async move { found }.boxed()
+    }
+
+    fn configmap(&self) -> Arc<ConfigMapIdentities> {
+        self.configmap
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn container_credentials(&self) -> Arc<ContainerCredentialsIdentities> {
+        Arc::default()
+    }
+}
+
+/// The running webhook and an HTTPS client that trusts its CA.
+pub struct AdmissionWebhook {
+    running: Running,
+    client: reqwest::Client,
+    pub sources: Arc<LiveSources>,
+    _certs: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for AdmissionWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdmissionWebhook")
+            .field("https", &self.running.https_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdmissionWebhook {
+    /// Starts the webhook with `flags` as on its command line.
+    pub async fn start(flags: &[String]) -> Result<Self, BackendError> {
+        let mut args = vec!["pod-identity-webhook".to_owned()];
+        args.extend(flags.iter().cloned());
+        let cli = <pod_identity_webhook::flags::Cli as clap::Parser>::try_parse_from(&args)
+            .map_err(|e| BackendError::WebhookFlags(e.to_string()))?;
+        let config = MutationConfig::from_flags(&cli.flags);
+        let failed = |source: anyhow::Error| BackendError::Start {
+            component: "the webhook",
+            source,
+        };
+        let started: anyhow::Result<Self> = async {
+            let bundle = certs::generate(SERVICE, NAMESPACE, SystemTime::now())
+                .context("serving certificate")?;
+            let dir = tempfile::tempdir()?;
+            let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+            std::fs::write(&cert, &bundle.cert_pem)?;
+            std::fs::write(&key, &bundle.key_pem)?;
+            let sources = Arc::new(LiveSources {
+                watch_configmap: cli.flags.watch_config_map,
+                ..LiveSources::default()
+            });
+            let state = AppState {
+                reviewer: Arc::new(Admission::new(sources.clone(), config)),
+                ready: Arc::new(|| Ok(())),
+                metrics: Metrics::new(),
+            };
+            let running = start(ServerOptions::loopback(cert, key), state, None).await?;
+            let client = reqwest::Client::builder()
+                .use_rustls_tls()
+                .add_root_certificate(reqwest::Certificate::from_pem(bundle.ca_pem.as_bytes())?)
+                .resolve(&format!("{SERVICE}.{NAMESPACE}.svc"), running.https_addr)
+                .no_proxy()
+                .build()?;
+            Ok(Self {
+                running,
+                client,
+                sources,
+                _certs: dir,
+            })
+        }
+        .await;
+        started.map_err(failed)
+    }
+
+    /// Sends `pod` for admission (CREATE) and returns the pod with the webhook's patch
+    /// applied (by the `json-patch` crate, as the apiserver applies it).
+    pub async fn admit(&self, namespace: &str, pod: &Value) -> Result<Value, KubeError> {
+        let review = json!({
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "request": {
+                "uid": uuid::Uuid::new_v4().to_string(),
+                "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+                "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+                "name": pod["metadata"]["name"],
+                "namespace": namespace,
+                "operation": "CREATE",
+                "userInfo": {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]},
+                "object": pod,
+                "dryRun": false,
+            }
+        });
+        let url = format!(
+            "https://{SERVICE}.{NAMESPACE}.svc:{}/mutate?timeout=10s",
+            self.running.https_addr.port()
+        );
+        // failurePolicy: Ignore, as the deploy manifest registers it: a webhook that
+        // cannot be reached lets the pod through unmutated.
+        let calling = |e: String| {
+            KubeError::new(
+                "InternalError",
+                format!("failed calling webhook \"iam-for-pods.amazonaws.com\": {e}"),
+            )
+        };
+        let answer: Value = self
+            .client
+            .post(url)
+            .json(&review)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| calling(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| calling(e.to_string()))?;
+        let response = &answer["response"];
+        if response["allowed"] != true {
+            let message = response["status"]["message"].as_str().unwrap_or("denied");
+            return Err(KubeError::new(
+                "Forbidden",
+                format!(
+                    "admission webhook \"iam-for-pods.amazonaws.com\" denied the request: {message}"
+                ),
+            ));
+        }
+        let mut mutated = pod.clone();
+        if let Some(patch) = response["patch"].as_str() {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(patch)
+                .map_err(|e| calling(format!("invalid patch encoding: {e}")))?;
+            let patch: json_patch::Patch = serde_json::from_slice(&bytes)
+                .map_err(|e| calling(format!("invalid JSON patch: {e}")))?;
+            json_patch::patch(&mut mutated, &patch)
+                .map_err(|e| calling(format!("the patch does not apply: {e}")))?;
+        }
+        Ok(mutated)
+    }
+
+    pub async fn stop(self) {
+        self.running.shutdown.trigger();
+        self.running.wait().await;
+    }
+}

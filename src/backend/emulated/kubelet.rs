@@ -1,0 +1,114 @@
+//! The kubelet model: for each projected `serviceAccountToken` source of a pod, a
+//! pod-bound token from the TokenRequest API, refreshed once it is older than 80 % of its
+//! lifetime or 24 h; a failed refresh keeps the old token. Files are resolved through the
+//! container's volume mounts exactly as the container would see them.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::backend::{KubeError, TokenFile};
+
+/// One projected token source of a pod volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectedToken {
+    pub volume: String,
+    /// The file name inside the volume.
+    pub path: String,
+    pub audience: Option<String>,
+    pub expiration_seconds: Option<i64>,
+}
+
+/// A token the kubelet holds, with its lifetime.
+#[derive(Debug, Clone)]
+pub struct HeldToken {
+    pub file: TokenFile,
+    pub lifetime: i64,
+}
+
+impl HeldToken {
+    /// The kubelet refreshes at 80 % of the lifetime, and at most every 24 h.
+    pub fn due(&self, now: i64) -> bool {
+        let age = now - self.file.issued_at;
+        age * 10 > self.lifetime * 8 || age > 24 * 3600
+    }
+}
+
+/// Every serviceAccountToken projection of `pod`.
+pub fn projected_tokens(pod: &Value) -> Vec<ProjectedToken> {
+    let mut found = Vec::new();
+    for volume in pod["spec"]["volumes"].as_array().into_iter().flatten() {
+        let name = volume["name"].as_str().unwrap_or_default();
+        for source in volume["projected"]["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let token = &source["serviceAccountToken"];
+            if token.is_object() {
+                found.push(ProjectedToken {
+                    volume: name.to_owned(),
+                    path: token["path"].as_str().unwrap_or_default().to_owned(),
+                    audience: token["audience"]
+                        .as_str()
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned),
+                    expiration_seconds: token["expirationSeconds"].as_i64(),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Which `(volume, file)` the container sees at `path`.
+pub fn resolve_mount(
+    pod: &Value,
+    container: &str,
+    path: &str,
+) -> Result<(String, String), KubeError> {
+    let containers = pod["spec"]["containers"].as_array().into_iter().flatten();
+    let init = pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten();
+    let spec = containers
+        .chain(init)
+        .find(|c| c["name"] == container)
+        .ok_or_else(|| {
+            KubeError::new(
+                "NotFound",
+                format!("container {container:?} not found in the pod"),
+            )
+        })?;
+    let mounts = spec["volumeMounts"].as_array().into_iter().flatten();
+    let mut best: Option<(usize, String, String)> = None;
+    for mount in mounts {
+        let at = mount["mountPath"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        if let Some(rest) = path.strip_prefix(at).and_then(|r| r.strip_prefix('/'))
+            && best.as_ref().is_none_or(|(len, ..)| at.len() > *len)
+        {
+            let volume = mount["name"].as_str().unwrap_or_default().to_owned();
+            let file = match mount["subPath"].as_str() {
+                Some(sub) if !sub.is_empty() => format!("{sub}/{rest}"),
+                _ => rest.to_owned(),
+            };
+            best = Some((at.len(), volume, file));
+        }
+    }
+    best.map(|(_, volume, file)| (volume, file)).ok_or_else(|| {
+        KubeError::new(
+            "FileNotFound",
+            format!("open {path}: no such file or directory (no volume is mounted there in container {container:?})"),
+        )
+    })
+}
+
+/// Tokens held per pod, `(volume, file)` → token.
+#[derive(Debug, Default)]
+pub struct Kubelet {
+    pub tokens: BTreeMap<(String, String), BTreeMap<(String, String), HeldToken>>,
+}

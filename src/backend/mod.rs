@@ -1,0 +1,110 @@
+//! The parts of the chain a backend plays: the apiserver (tokens, discovery), admission
+//! through the webhook, and the kubelet (projected token files). The runner drives any
+//! [`Backend`] the same way and never knows which one runs; the fake AWS and the workload
+//! client are shared by all of them.
+
+pub mod cluster_state;
+pub mod emulated;
+pub mod error;
+pub mod keys;
+
+use std::future::Future;
+
+use k8s_openapi::api::core::v1::Pod;
+
+pub use cluster_state::ClusterState;
+pub use error::{BackendError, KubeError};
+
+use crate::scenario::kube::{KubeObject, ObjectRef};
+
+/// What the runner gives a backend when it starts.
+#[derive(Debug, Clone)]
+pub struct BackendContext {
+    /// The scenario's virtual clock, shared with the fake AWS.
+    pub clock: std::sync::Arc<irsa_emulator::clock::ManualClock>,
+    /// The webhook's command-line flags, exactly as a user passes them.
+    pub webhook_flags: Vec<String>,
+}
+
+/// A TokenRequest (`kubectl create token`, or the kubelet for a projected volume).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub namespace: String,
+    pub service_account: String,
+    /// Empty: the apiserver's api-audiences.
+    pub audiences: Vec<String>,
+    /// `None`: 3600 s.
+    pub expiration_seconds: Option<i64>,
+    /// Bind to this pod (name) of the same namespace.
+    pub bound_pod: Option<String>,
+}
+
+/// A token file as the kubelet wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFile {
+    pub token: String,
+    /// When the kubelet obtained it (virtual seconds since the epoch).
+    pub issued_at: i64,
+}
+
+/// The cluster side of the chain. One value per scenario run.
+pub trait Backend: Sized + std::fmt::Debug {
+    /// `emulated`, `control-plane`, `kind`.
+    fn name(&self) -> &'static str;
+
+    /// Starts the cluster with `cluster`'s flags.
+    fn start(
+        cluster: &ClusterState,
+        context: BackendContext,
+    ) -> impl Future<Output = Result<Self, BackendError>>;
+
+    /// `kubectl apply` of one object. Pods are admitted through the webhook; the stored
+    /// (mutated) pod is returned.
+    fn apply(
+        &mut self,
+        object: &KubeObject,
+    ) -> impl Future<Output = Result<Option<Pod>, KubeError>>;
+
+    /// `kubectl delete`.
+    fn delete(&mut self, object: &ObjectRef) -> impl Future<Output = Result<(), KubeError>>;
+
+    /// The stored pod.
+    fn pod(&self, namespace: &str, name: &str) -> Option<Pod>;
+
+    /// The file at `path` inside `container` of the pod, as the kubelet projects it
+    /// (service-account token volumes); `fresh` asks the kubelet for new tokens first.
+    fn read_file(
+        &mut self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        path: &str,
+        fresh: bool,
+    ) -> impl Future<Output = Result<TokenFile, KubeError>>;
+
+    /// The TokenRequest API.
+    fn token_request(
+        &mut self,
+        request: &TokenRequest,
+    ) -> impl Future<Output = Result<String, KubeError>>;
+
+    /// What the apiserver serves at `/.well-known/openid-configuration` and
+    /// `/openid/v1/jwks`, read as a cluster admin.
+    fn discovery_documents(&self) -> impl Future<Output = Result<(String, String), KubeError>>;
+
+    /// Where the apiserver's discovery endpoints listen, with the CA of its serving
+    /// certificate (for hosting the issuer on the apiserver itself).
+    fn discovery_endpoint(&self) -> Option<(String, String)>;
+
+    /// Restarts the apiserver with new flags.
+    fn reconfigure(
+        &mut self,
+        cluster: &ClusterState,
+    ) -> impl Future<Output = Result<(), BackendError>>;
+
+    /// Virtual time moved: the kubelet refreshes what is due.
+    fn time_passed(&mut self) -> impl Future<Output = ()>;
+
+    /// Stops everything this backend started.
+    fn stop(self) -> impl Future<Output = ()>;
+}
