@@ -28,6 +28,8 @@ pub struct World<'a, B: Backend> {
     pub cluster: &'a mut ClusterState,
     /// The last pod applied, for `expect.env` on `apply`.
     pub last_pod: Option<(String, String)>,
+    /// The token each pod's last `assumeRole` read, for `reuseToken`.
+    pub read_tokens: BTreeMap<(String, String), String>,
 }
 
 fn failure(origin: Origin, code: &str, message: impl Into<String>) -> Failure {

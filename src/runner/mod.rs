@@ -152,6 +152,7 @@ async fn play_all<B: Backend>(
         aws,
         cluster,
         last_pod: None,
+        read_tokens: Default::default(),
     };
     for (index, step) in scenario.steps.iter().enumerate() {
         let began = Instant::now();

@@ -173,6 +173,10 @@ pub struct AssumeRole {
     /// Ask the kubelet for a fresh token first (as a restarted pod would have).
     #[serde(default)]
     pub fresh_token: bool,
+    /// Reuse the token this pod's previous `assumeRole` read, instead of reading the file
+    /// again (an SDK that reads the token file once and never again).
+    #[serde(default)]
+    pub reuse_token: bool,
     /// Use this role ARN instead of the pod's `AWS_ROLE_ARN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
