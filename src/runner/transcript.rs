@@ -133,19 +133,19 @@ impl Redactor {
 /// One step's entry.
 pub fn step_entry(index: usize, title: &str, outcome: &StepOutcome, redactor: &Redactor) -> Value {
     let mut entry = Map::new();
-    entry.insert("step".into(), json!(format!("{}. {title}", index + 1)));
+    entry.insert("name".into(), json!(format!("{}. {title}", index + 1)));
     let seen: &Seen = match outcome {
         Ok(seen) => {
-            entry.insert("outcome".into(), json!("ok"));
+            entry.insert("result".into(), json!("ok"));
             seen
         }
         Err((failure, seen)) => {
             entry.insert(
-                "outcome".into(),
+                "result".into(),
                 json!({"error": {"code": failure.code, "message": redactor.text(&failure.message)}}),
             );
             if let Some(why) = &failure.diagnosis {
-                entry.insert("diagnosis".into(), json!(redactor.text(why)));
+                entry.insert("why".into(), json!(redactor.text(why)));
             }
             seen
         }

@@ -97,9 +97,10 @@ fn serde_error(
         column = column.or(found[2].parse().ok());
         message.truncate(found.get(0).map_or(message.len(), |m| m.start()));
     }
-    // `path: ` may be repeated in front of the message by serde_norway.
-    if !path.is_empty()
-        && let Some(rest) = message.strip_prefix(&format!("{path}: "))
+    // serde_norway puts its own (shorter) path in front of the message: drop it.
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && !prefix.is_empty()
+        && path.starts_with(prefix)
     {
         message = rest.to_owned();
     }
@@ -118,9 +119,14 @@ fn serde_error(
             }
         }
     }
-    if line.is_none()
-        && let Some(at) = locator.find_key(&path)
-    {
+    // Our index knows where each path is written; serde's own position is where its
+    // parser happened to be (often the enclosing mapping).
+    let exact = if message.starts_with("unknown field") {
+        locator.find_key(&path)
+    } else {
+        locator.find(&path)
+    };
+    if let Some(at) = exact.filter(|_| !path.is_empty()) {
         line = Some(at.line);
         column = Some(at.column);
     }

@@ -53,8 +53,17 @@ impl Locator {
 
 #[derive(Debug)]
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, next: usize },
+    /// `located`: block mappings report their start late; their first key is where
+    /// they begin.
+    Map {
+        path: String,
+        key: Option<String>,
+        located: bool,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -73,7 +82,7 @@ fn join(parent: &str, key: &str) -> String {
 
 impl Walker {
     /// The path of a node starting now; `None` when the node is a mapping key.
-    fn node_path(&mut self, scalar: Option<&str>, mark: Marker) -> Option<String> {
+    fn node_path(&mut self, scalar: Option<&str>, mark: Marker, mapping: bool) -> Option<String> {
         let position = Position {
             line: mark.line(),
             column: mark.col() + 1,
@@ -83,11 +92,17 @@ impl Walker {
             Some(Frame::Seq { path, next }) => {
                 let child = format!("{path}[{next}]");
                 *next += 1;
-                self.locator.values.insert(child.clone(), position);
+                if !mapping {
+                    self.locator.values.insert(child.clone(), position);
+                }
                 Some(child)
             }
-            Some(Frame::Map { path, key }) => match key.take() {
+            Some(Frame::Map { path, key, located }) => match key.take() {
                 None => {
+                    if !*located {
+                        *located = true;
+                        self.locator.values.entry(path.clone()).or_insert(position);
+                    }
                     let name = scalar.unwrap_or("?").to_owned();
                     self.locator
                         .keys
@@ -98,7 +113,9 @@ impl Walker {
                 }
                 Some(name) => {
                     let child = join(path, &name);
-                    self.locator.values.insert(child.clone(), position);
+                    if !mapping {
+                        self.locator.values.insert(child.clone(), position);
+                    }
                     Some(child)
                 }
             },
@@ -110,18 +127,22 @@ impl MarkedEventReceiver for Walker {
     fn on_event(&mut self, event: Event, mark: Marker) {
         match event {
             Event::Scalar(value, ..) => {
-                self.node_path(Some(&value), mark);
+                self.node_path(Some(&value), mark, false);
             }
             Event::Alias(_) => {
-                self.node_path(None, mark);
+                self.node_path(None, mark, false);
             }
             Event::MappingStart(..) => {
-                if let Some(path) = self.node_path(None, mark) {
-                    self.stack.push(Frame::Map { path, key: None });
+                if let Some(path) = self.node_path(None, mark, true) {
+                    self.stack.push(Frame::Map {
+                        path,
+                        key: None,
+                        located: false,
+                    });
                 }
             }
             Event::SequenceStart(..) => {
-                if let Some(path) = self.node_path(None, mark) {
+                if let Some(path) = self.node_path(None, mark, false) {
                     self.stack.push(Frame::Seq { path, next: 0 });
                 }
             }

@@ -10,6 +10,7 @@ pub mod library;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod reference;
 pub mod schema;
 pub mod steps;
 pub mod validate;
