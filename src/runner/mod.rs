@@ -190,6 +190,7 @@ fn report_for(
             let who = match failure.origin {
                 Origin::Aws => "AWS",
                 Origin::Kubernetes => "Kubernetes",
+                Origin::Sdk => "the SDK",
             };
             (
                 format!("{who} answers {}: {}", failure.code, failure.message),

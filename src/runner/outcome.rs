@@ -11,6 +11,8 @@ use crate::backend::KubeError;
 pub enum Origin {
     Aws,
     Kubernetes,
+    /// The workload's SDK refused before calling anything.
+    Sdk,
 }
 
 /// A refusal: code, message, and the emulator's diagnosis when AWS refused.

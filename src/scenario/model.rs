@@ -287,8 +287,9 @@ pub struct StsSettings {
     pub strict_issuer_field: bool,
 }
 
-/// Where STS finds the issuer's documents.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+/// Where STS finds the issuer's documents: `s3` (default), `apiserver`, or
+/// `{cdn: {bucket: ..., ttl: ...}}`.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Hosting {
     /// An S3 bucket named in the issuer URL (path-style `s3.<region>.amazonaws.com/<bucket>`,
@@ -302,6 +303,34 @@ pub enum Hosting {
     /// The apiserver itself is the issuer host (its discovery endpoints), reached over
     /// HTTPS with its serving CA; needs `cluster.anonymousDiscovery` for STS to read.
     Apiserver,
+}
+
+/// The same shape, read the way users write it (`{cdn: {...}}`): YAML's own enum
+/// syntax would be a `!cdn` tag, which nobody writes and editors' schema checks refuse.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+enum HostingAsWritten {
+    S3,
+    Cdn(CdnHosting),
+    Apiserver,
+}
+
+impl<'de> Deserialize<'de> for Hosting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let written: HostingAsWritten = serde_path_to_error::deserialize(value).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid hosting: at `{}`: {} (write `s3`, `apiserver` or `{{cdn: {{bucket: ..., ttl: ...}}}}`)",
+                e.path(),
+                e.inner()
+            ))
+        })?;
+        Ok(match written {
+            HostingAsWritten::S3 => Hosting::S3,
+            HostingAsWritten::Cdn(cdn) => Hosting::Cdn(cdn),
+            HostingAsWritten::Apiserver => Hosting::Apiserver,
+        })
+    }
 }
 
 /// A CDN distribution in front of a bucket.
