@@ -71,6 +71,8 @@ pub struct FakeAws {
     pub account_id: String,
     pub region: String,
     pub cdn: Option<Cdn>,
+    /// The CA of the apiserver's discovery endpoint, when the issuer is hosted there.
+    issuer_ca: Option<String>,
     server: Served,
     cdn_server: Option<Served>,
 }
@@ -120,6 +122,7 @@ impl FakeAws {
             ..defaults
         };
         let mut routes = IssuerRoutes::new();
+        let mut issuer_ca = None;
         let shared: Arc<dyn Clock> = clock.clone();
         // The emulator's routes need the CDN's address and the CDN needs the emulator's
         // S3: bind the CDN's listener first, serve it once the emulator exists.
@@ -142,6 +145,7 @@ impl FakeAws {
                 for prefix in &origins {
                     routes.add_mapping(prefix, &target, Some(&ca))?;
                 }
+                issuer_ca = Some(ca);
             }
             Hosting::Cdn(cdn) => {
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -175,6 +179,7 @@ impl FakeAws {
             account_id: scenario.aws.account_id.clone(),
             region: scenario.aws.region.clone(),
             cdn,
+            issuer_ca,
             server,
             cdn_server,
         })
@@ -243,7 +248,13 @@ impl FakeAws {
         for (i, id) in provider.client_ids.iter().enumerate() {
             params.push((format!("ClientIDList.member.{}", i + 1), id.clone()));
         }
-        for (i, thumbprint) in provider.thumbprints.iter().enumerate() {
+        let mut thumbprints = provider.thumbprints.clone();
+        if provider.thumbprint_from_issuer
+            && let Some(ca) = &self.issuer_ca
+        {
+            thumbprints.extend(ca_thumbprint(ca));
+        }
+        for (i, thumbprint) in thumbprints.iter().enumerate() {
             params.push((
                 format!("ThumbprintList.member.{}", i + 1),
                 thumbprint.clone(),
@@ -285,6 +296,17 @@ impl FakeAws {
             cdn.stop().await;
         }
     }
+}
+
+/// SHA-1 of the first certificate's DER, 40 lower-case hex digits (what IAM stores).
+fn ca_thumbprint(pem: &str) -> Option<String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use sha1::Digest;
+    let der = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .next()?
+        .ok()?;
+    Some(hex::encode(sha1::Sha1::digest(der.as_ref())))
 }
 
 /// The trust policy text for IAM: as written, or built from the shorthand.

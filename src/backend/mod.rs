@@ -71,6 +71,15 @@ pub trait Backend: Sized + std::fmt::Debug {
     /// The stored pod.
     fn pod(&self, namespace: &str, name: &str) -> Option<Pod>;
 
+    /// The environment of `container` as its process sees it: literal `env`, `envFrom`
+    /// ConfigMaps and `valueFrom.configMapKeyRef`, as the kubelet resolves them.
+    fn container_env(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, KubeError>;
+
     /// The file at `path` inside `container` of the pod, as the kubelet projects it
     /// (service-account token volumes); `fresh` asks the kubelet for new tokens first.
     fn read_file(

@@ -359,7 +359,13 @@ async fn assume_role<B: Backend>(
         )));
     };
     let container_name = spec["name"].as_str().unwrap_or_default().to_owned();
-    let env = container_env(&spec);
+    let env = match world
+        .backend
+        .container_env(&namespace, &step.pod, &container_name)
+    {
+        Ok(env) => env,
+        Err(error) => return Ok(Err((error.into(), seen))),
+    };
     seen.pod = Some(pod.clone());
     let sdk = SdkEnv::from_env(&env);
     let (env_role, token_file) = match sdk.web_identity() {

@@ -26,6 +26,10 @@ pub fn of(step: &Step) -> String {
         format!("for {}", request.service_account)
     } else if let Some(by) = &step.advance_clock {
         format!("by {by}")
+    } else if let Some(edit) = &step.aws {
+        first_key(serde_json::to_value(edit).ok())
+    } else if let Some(edit) = &step.s3 {
+        first_key(serde_json::to_value(edit).ok())
     } else if let Some(upgrade) = &step.upgrade_cluster {
         format!("to {}", upgrade.version)
     } else {
@@ -40,4 +44,13 @@ pub fn of(step: &Step) -> String {
         Some(name) => format!("{base}: {name}"),
         None => base,
     }
+}
+
+/// The one key an `aws`/`s3` edit sets.
+fn first_key(value: Option<serde_json::Value>) -> String {
+    value
+        .as_ref()
+        .and_then(|v| v.as_object())
+        .and_then(|o| o.keys().next().cloned())
+        .unwrap_or_default()
 }

@@ -50,6 +50,8 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"kube-api-access-[a-z0-9]{5}", "kube-api-access-[id]"),
         (r"/tmp/[A-Za-z0-9._/-]+", "[temp-path]"),
+        // SHA-1 thumbprints of CAs made fresh for each run.
+        (r"\b[0-9a-f]{40}\b", "[thumbprint]"),
     ]
     .into_iter()
     .map(|(p, r)| (Regex::new(p).expect("valid regex"), r))

@@ -221,6 +221,11 @@ pub struct OidcProviderSpec {
     /// SHA-1 thumbprints of the issuer's certificate chain (40 hex digits each).
     #[serde(default)]
     pub thumbprints: Vec<String>,
+    /// Add the thumbprint of the issuer host's CA, as the guides compute it with
+    /// `openssl s_client -showcerts ... | openssl x509 -fingerprint -sha1` (for an issuer
+    /// hosted on the apiserver, whose CA is made fresh for each run).
+    #[serde(default)]
+    pub thumbprint_from_issuer: bool,
 }
 
 fn default_client_ids() -> Vec<String> {

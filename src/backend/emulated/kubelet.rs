@@ -107,6 +107,60 @@ pub fn resolve_mount(
     })
 }
 
+/// A container's environment as the kubelet starts it: `envFrom` ConfigMaps first, then
+/// `env` (literal values and `configMapKeyRef`), later entries winning.
+pub fn resolve_env(
+    spec: &Value,
+    config_map: impl Fn(&str) -> Option<BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, KubeError> {
+    let missing = |name: &str| {
+        KubeError::new(
+            "CreateContainerConfigError",
+            format!("configmap {name:?} not found"),
+        )
+    };
+    let mut env = BTreeMap::new();
+    for source in spec["envFrom"].as_array().into_iter().flatten() {
+        if let Some(name) = source["configMapRef"]["name"].as_str() {
+            match config_map(name) {
+                Some(data) => {
+                    let prefix = source["prefix"].as_str().unwrap_or_default();
+                    env.extend(data.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)));
+                }
+                None if source["configMapRef"]["optional"] == true => {}
+                None => return Err(missing(name)),
+            }
+        }
+    }
+    for var in spec["env"].as_array().into_iter().flatten() {
+        let Some(name) = var["name"].as_str() else {
+            continue;
+        };
+        if let Some(value) = var["value"].as_str() {
+            env.insert(name.to_owned(), value.to_owned());
+        } else if let Some(reference) = var["valueFrom"]["configMapKeyRef"].as_object() {
+            let map = reference
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let key = reference
+                .get("key")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match config_map(map).and_then(|data| data.get(key).cloned()) {
+                Some(value) => {
+                    env.insert(name.to_owned(), value);
+                }
+                None if reference.get("optional") == Some(&Value::Bool(true)) => {}
+                None => return Err(missing(map)),
+            }
+        } else {
+            env.insert(name.to_owned(), String::new());
+        }
+    }
+    Ok(env)
+}
+
 /// Tokens held per pod, `(volume, file)` → token.
 #[derive(Debug, Default)]
 pub struct Kubelet {

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use self::admission::AdmissionWebhook;
 use self::apiserver::{Apiserver, Binding};
-use self::kubelet::{HeldToken, Kubelet, projected_tokens, resolve_mount};
+use self::kubelet::{HeldToken, Kubelet, projected_tokens, resolve_env, resolve_mount};
 use super::{
     Backend, BackendContext, BackendError, ClusterState, KubeError, TokenFile, TokenRequest,
 };
@@ -38,6 +38,8 @@ pub struct EmulatedBackend {
     clock: Arc<irsa_emulator::clock::ManualClock>,
     /// ServiceAccounts by (namespace, name): uid.
     service_accounts: BTreeMap<Key, String>,
+    /// ConfigMaps' `data` by (namespace, name).
+    config_maps: BTreeMap<Key, BTreeMap<String, String>>,
     /// Stored pods (after admission) by (namespace, name), with their uid.
     pods: BTreeMap<Key, (String, Value)>,
     node_uid: String,
@@ -223,6 +225,7 @@ impl Backend for EmulatedBackend {
             kubelet: Kubelet::default(),
             clock: context.clock,
             service_accounts: BTreeMap::new(),
+            config_maps: BTreeMap::new(),
             pods: BTreeMap::new(),
             node_uid: uid(),
         };
@@ -255,6 +258,10 @@ impl Backend for EmulatedBackend {
                 Ok(None)
             }
             KubeObject::ConfigMap(cm) => {
+                self.config_maps.insert(
+                    Self::key(&namespace, object.name()),
+                    cm.data.clone().unwrap_or_default(),
+                );
                 if object.name() == "pod-identity-webhook" {
                     let config = cm.data.as_ref().and_then(|d| d.get("config"));
                     self.webhook
@@ -299,6 +306,7 @@ impl Backend for EmulatedBackend {
                     .ok_or_else(|| not_found("serviceaccounts", &object.name))
             }
             "ConfigMap" => {
+                self.config_maps.remove(&key);
                 if object.name == "pod-identity-webhook" {
                     self.webhook.sources.set_configmap(None);
                 }
@@ -311,6 +319,32 @@ impl Backend for EmulatedBackend {
     fn pod(&self, namespace: &str, name: &str) -> Option<Pod> {
         let (_, value) = self.pods.get(&Self::key(namespace, name))?;
         serde_json::from_value(value.clone()).ok()
+    }
+
+    fn container_env(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<BTreeMap<String, String>, KubeError> {
+        let (_, value) = self
+            .pods
+            .get(&Self::key(namespace, pod))
+            .ok_or_else(|| not_found("pods", pod))?;
+        let spec = value["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == container)
+            .ok_or_else(|| {
+                KubeError::new(
+                    "NotFound",
+                    format!("container {container:?} not found in the pod"),
+                )
+            })?;
+        resolve_env(spec, |name| {
+            self.config_maps.get(&Self::key(namespace, name)).cloned()
+        })
     }
 
     async fn read_file(
