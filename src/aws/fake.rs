@@ -162,6 +162,9 @@ impl FakeAws {
         }
         emulator_config.routes = routes;
         let emulator = Emulator::new(emulator_config);
+        if let Some(delay) = scenario.aws.propagation_delay {
+            emulator.iam().set_propagation_delay(delay.0);
+        }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let server = Served::start(listener, emulator.router()).await?;
         let (cdn, cdn_server) = match cdn_parts {

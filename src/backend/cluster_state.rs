@@ -110,6 +110,12 @@ impl ClusterState {
         if let Some(anonymous) = change.anonymous_discovery {
             self.anonymous_discovery = anonymous;
         }
+        if let Some(ahead) = change.clock_ahead {
+            self.clock_offset = ahead.secs();
+        }
+        if let Some(behind) = change.clock_behind {
+            self.clock_offset = -behind.secs();
+        }
     }
 
     /// The private key that signs.

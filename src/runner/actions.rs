@@ -76,6 +76,10 @@ pub async fn play<B: Backend>(
             }
         }
         seen.fact("applied", applied);
+        // `expect.pod` names which applied pod the expectations read.
+        if let Some(name) = step.expect.as_ref().and_then(|e| e.pod.as_deref()) {
+            seen.pod = stored_pod(world.backend, "default", name);
+        }
         if let Some(pod) = &seen.pod {
             seen.fact("pod", pod_summary(pod));
         }
@@ -205,12 +209,17 @@ pub fn container_env(container: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The named container (default: the first).
+/// The named container, init containers (native sidecars) included (default: the first
+/// regular container).
 pub fn container<'p>(pod: &'p Value, name: Option<&str>) -> Option<&'p Value> {
     let containers = pod["spec"]["containers"].as_array()?;
+    let init = pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten();
     match name {
         None => containers.first(),
-        Some(name) => containers.iter().find(|c| c["name"] == name),
+        Some(name) => containers.iter().chain(init).find(|c| c["name"] == name),
     }
 }
 
@@ -376,21 +385,27 @@ async fn assume_role<B: Backend>(
         Err(_) => (String::new(), sdk.token_file.clone().unwrap_or_default()),
     };
     let role_arn = step.role_arn.clone().unwrap_or(env_role);
-    let file = match world
-        .backend
-        .read_file(
-            &namespace,
-            &step.pod,
-            &container_name,
-            &token_file,
-            step.fresh_token,
-        )
-        .await
-    {
-        Ok(file) => file,
-        Err(error) => return Ok(Err((error.into(), seen))),
+    // `reuseToken`: an SDK that read the file once keeps sending that token.
+    let pod_key = (namespace.clone(), step.pod.clone());
+    let token = match world.read_tokens.get(&pod_key) {
+        Some(token) if step.reuse_token => token.clone(),
+        _ => match world
+            .backend
+            .read_file(
+                &namespace,
+                &step.pod,
+                &container_name,
+                &token_file,
+                step.fresh_token,
+            )
+            .await
+        {
+            Ok(file) => file.token,
+            Err(error) => return Ok(Err((error.into(), seen))),
+        },
     };
-    seen.token = decode(&file.token);
+    world.read_tokens.insert(pod_key, token.clone());
+    seen.token = decode(&token);
     let now = world.aws.now();
     let session = step
         .session_name
@@ -405,7 +420,7 @@ async fn assume_role<B: Backend>(
         &world.aws.client,
         &role_arn,
         &session,
-        &file.token,
+        &token,
         duration,
         now,
         step.skip_caller_identity,
@@ -519,6 +534,15 @@ async fn aws_edit<B: Backend>(
         params
     } else if let Some(role) = &edit.create_role {
         return Ok(aws_result(aws.create_role(setup, role).await?, seen));
+    } else if let Some(change) = &edit.update_role {
+        vec![
+            ("Action".into(), "UpdateRole".into()),
+            ("RoleName".into(), change.role.clone()),
+            (
+                "MaxSessionDuration".into(),
+                change.max_session_duration.secs().to_string(),
+            ),
+        ]
     } else if let Some(name) = &edit.delete_role {
         vec![
             ("Action".into(), "DeleteRole".into()),

@@ -85,6 +85,19 @@ impl Redactor {
         for (pattern, replacement) in PATTERNS.iter() {
             out = pattern.replace_all(&out, *replacement).into_owned();
         }
+        // RFC 3339 times (diagnoses, expirations) become relative to the start.
+        let out = ISO
+            .replace_all(
+                &out,
+                |c: &regex::Captures<'_>| match time::OffsetDateTime::parse(
+                    &c[0],
+                    &time::format_description::well_known::Rfc3339,
+                ) {
+                    Ok(at) => format!("[{}]", relative(self.start, at.unix_timestamp())),
+                    Err(_) => c[0].to_owned(),
+                },
+            )
+            .into_owned();
         // Epoch seconds near the start (error messages, session names) become relative.
         EPOCH
             .replace_all(&out, |c: &regex::Captures<'_>| {

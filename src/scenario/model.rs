@@ -187,6 +187,10 @@ pub struct Aws {
     /// How STS retrieves and caches issuers' keys.
     #[serde(default)]
     pub sts: StsSettings,
+    /// How long IAM changes take to reach STS: a role created or a trust policy edited
+    /// less than this ago is not (yet) what STS sees. Default 0.
+    #[serde(default)]
+    pub propagation_delay: Option<HumanDuration>,
 }
 
 impl Default for Aws {
@@ -198,6 +202,7 @@ impl Default for Aws {
             roles: Vec::new(),
             buckets: Vec::new(),
             sts: StsSettings::default(),
+            propagation_delay: None,
         }
     }
 }

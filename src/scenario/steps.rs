@@ -226,6 +226,12 @@ pub struct SetCluster {
     pub extend_token_expiration: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous_discovery: Option<bool>,
+    /// The cluster's clock is now this much ahead of the true time (`0s`: NTP fixed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_ahead: Option<HumanDuration>,
+    /// The cluster's clock is now this much behind the true time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_behind: Option<HumanDuration>,
 }
 
 /// A Kubernetes upgrade.
@@ -264,6 +270,17 @@ pub struct AwsEdit {
     /// `aws iam delete-role`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_role: Option<String>,
+    /// `aws iam update-role --max-session-duration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_role: Option<UpdateRoleEdit>,
+}
+
+/// A role's new maximum session duration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateRoleEdit {
+    pub role: String,
+    pub max_session_duration: HumanDuration,
 }
 
 impl AwsEdit {
@@ -277,6 +294,7 @@ impl AwsEdit {
             self.update_thumbprints.is_some(),
             self.create_role.is_some(),
             self.delete_role.is_some(),
+            self.update_role.is_some(),
         ]
         .into_iter()
         .filter(|on| *on)

@@ -317,7 +317,9 @@ fn check_step(
             && set.jwks_uri.is_none()
             && set.max_token_expiration.is_none()
             && set.extend_token_expiration.is_none()
-            && set.anonymous_discovery.is_none();
+            && set.anonymous_discovery.is_none()
+            && set.clock_ahead.is_none()
+            && set.clock_behind.is_none();
         if empty {
             no_effect(bad, "`setCluster` changes nothing");
         }

@@ -35,6 +35,9 @@ pub struct Role {
     pub description: Option<String>,
     pub attached_policies: Vec<String>,
     pub created: OffsetDateTime,
+    /// The trust policy before the last `UpdateAssumeRolePolicy`, and when it changed:
+    /// STS keeps applying it until the change has propagated.
+    pub previous_trust_policy: Option<(PolicyDocument, OffsetDateTime)>,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +46,8 @@ struct State {
     providers: BTreeMap<String, OidcProvider>,
     /// By name (IAM role names are unique per account, case-insensitively).
     roles: BTreeMap<String, Role>,
+    /// How long IAM changes take to reach STS (0: at once).
+    propagation_delay: std::time::Duration,
 }
 
 /// The IAM of one account. Cheap to clone; clones share state.
@@ -262,6 +267,7 @@ impl Iam {
             description: None,
             attached_policies: Vec::new(),
             created: self.clock.now(),
+            previous_trust_policy: None,
         };
         let mut state = self.write();
         if state
@@ -293,11 +299,35 @@ impl Iam {
         self.with_role(name, |r| Ok(r.clone()))
     }
 
-    /// The role an ARN names, when it exists (exact ARN, path included).
+    /// The role an ARN names (exact ARN, path included) as STS sees it: IAM is eventually
+    /// consistent, so within the propagation delay a new role does not exist yet for STS
+    /// and an edited trust policy is still the previous one (e2e suites retry AccessDenied
+    /// for up to 2 minutes because of this).
     pub fn role_by_arn(&self, arn: &str) -> Option<Role> {
         let parsed = parse_role_arn(arn)?;
-        let role = self.read().roles.get(&parsed.name).cloned()?;
-        (role.arn == arn).then_some(role)
+        let state = self.read();
+        let mut role = state.roles.get(&parsed.name).cloned()?;
+        if role.arn != arn {
+            return None;
+        }
+        let delay = state.propagation_delay;
+        let now = self.clock.now();
+        let recent = |at: OffsetDateTime| (now - at).unsigned_abs() < delay && now >= at;
+        if !delay.is_zero() && recent(role.created) {
+            return None;
+        }
+        if let Some((previous, at)) = role.previous_trust_policy.take()
+            && !delay.is_zero()
+            && recent(at)
+        {
+            role.trust_policy = previous;
+        }
+        Some(role)
+    }
+
+    /// Sets how long IAM changes take to reach STS (default 0).
+    pub fn set_propagation_delay(&self, delay: std::time::Duration) {
+        self.write().propagation_delay = delay;
     }
 
     pub fn list_roles(&self) -> Vec<Role> {
@@ -320,8 +350,10 @@ impl Iam {
 
     pub fn update_trust_policy(&self, name: &str, json: &str) -> Result<(), IamError> {
         let parsed = PolicyDocument::parse(json).map_err(IamError::MalformedPolicyDocument)?;
+        let now = self.clock.now();
         self.with_role(name, |r| {
-            r.trust_policy = parsed;
+            let previous = std::mem::replace(&mut r.trust_policy, parsed);
+            r.previous_trust_policy = Some((previous, now));
             r.trust_policy_json = json.to_owned();
             Ok(())
         })
@@ -421,6 +453,33 @@ fn dedup(items: &[String]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sts_sees_iam_changes_after_the_propagation_delay() {
+        let clock = std::sync::Arc::new(crate::clock::ManualClock::at_unix(1_700_000_000));
+        let iam = Iam::new("111122223333", clock.clone());
+        iam.set_propagation_delay(std::time::Duration::from_secs(10));
+        let allow = |sub: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"x"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"k:sub":"{sub}"}}}}}}]}}"#
+            )
+        };
+        let role = iam.create_role("r", None, &allow("a"), None).unwrap();
+        assert!(
+            iam.role_by_arn(&role.arn).is_none(),
+            "a new role is not visible yet"
+        );
+        clock.advance(std::time::Duration::from_secs(10));
+        let before = iam.role_by_arn(&role.arn).unwrap().trust_policy;
+        iam.update_trust_policy("r", &allow("b")).unwrap();
+        assert_eq!(
+            iam.role_by_arn(&role.arn).unwrap().trust_policy,
+            before,
+            "the old policy still applies"
+        );
+        clock.advance(std::time::Duration::from_secs(10));
+        assert_ne!(iam.role_by_arn(&role.arn).unwrap().trust_policy, before);
+    }
+
     use super::*;
     use crate::clock;
 

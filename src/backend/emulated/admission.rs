@@ -33,6 +33,8 @@ pub struct LiveSources {
     service_accounts: RwLock<Vec<ServiceAccountInfo>>,
     configmap: RwLock<Arc<ConfigMapIdentities>>,
     watch_configmap: bool,
+    /// `--namespace`: where the webhook watches its ConfigMap.
+    pub namespace: String,
 }
 
 impl LiveSources {
@@ -129,6 +131,7 @@ impl AdmissionWebhook {
             std::fs::write(&key, &bundle.key_pem)?;
             let sources = Arc::new(LiveSources {
                 watch_configmap: cli.flags.watch_config_map,
+                namespace: cli.flags.namespace.clone(),
                 ..LiveSources::default()
             });
             let state = AppState {

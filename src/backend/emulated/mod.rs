@@ -169,7 +169,11 @@ impl EmulatedBackend {
                 pod: ClaimRef::new(&key.1, &pod_uid),
                 node: Some(ClaimRef::new(NODE, &self.node_uid)),
             };
-            let sa_uid = self.service_account_uid(&key.0, &sa);
+            // A deleted ServiceAccount: TokenRequest fails and the kubelet keeps the old token.
+            let Some(sa_uid) = self.service_accounts.get(&Self::key(&key.0, &sa)).cloned() else {
+                errors.push(not_found("serviceaccounts", &sa));
+                continue;
+            };
             match self.apiserver.issue(&request, &sa_uid, Some(&binding)) {
                 Ok(token) => {
                     let lifetime = token_lifetime(&token).unwrap_or(3600);
@@ -262,7 +266,9 @@ impl Backend for EmulatedBackend {
                     Self::key(&namespace, object.name()),
                     cm.data.clone().unwrap_or_default(),
                 );
-                if object.name() == "pod-identity-webhook" {
+                if object.name() == "pod-identity-webhook"
+                    && namespace == self.webhook.sources.namespace
+                {
                     let config = cm.data.as_ref().and_then(|d| d.get("config"));
                     self.webhook
                         .sources
@@ -307,7 +313,8 @@ impl Backend for EmulatedBackend {
             }
             "ConfigMap" => {
                 self.config_maps.remove(&key);
-                if object.name == "pod-identity-webhook" {
+                if object.name == "pod-identity-webhook" && key.0 == self.webhook.sources.namespace
+                {
                     self.webhook.sources.set_configmap(None);
                 }
                 Ok(())
@@ -331,10 +338,15 @@ impl Backend for EmulatedBackend {
             .pods
             .get(&Self::key(namespace, pod))
             .ok_or_else(|| not_found("pods", pod))?;
+        let init = value["spec"]["initContainers"]
+            .as_array()
+            .into_iter()
+            .flatten();
         let spec = value["spec"]["containers"]
             .as_array()
             .into_iter()
             .flatten()
+            .chain(init)
             .find(|c| c["name"] == container)
             .ok_or_else(|| {
                 KubeError::new(
