@@ -59,6 +59,8 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 });
 static EPOCH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b1[0-9]{9}\b").expect("valid regex"));
+static ISO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z").expect("valid regex"));
 
 impl Redactor {
     pub fn new(start: i64, cluster: &ClusterState) -> Self {
