@@ -22,8 +22,8 @@ use crate::scenario::kube::{KubeObject, ObjectRef};
 pub struct BackendContext {
     /// The scenario's virtual clock, shared with the fake AWS.
     pub clock: std::sync::Arc<irsa_emulator::clock::ManualClock>,
-    /// The webhook's command-line flags, exactly as a user passes them.
-    pub webhook_flags: Vec<String>,
+    /// The webhook: its flags, exactly as a user passes them, and its registration.
+    pub webhook: crate::scenario::model::Webhook,
 }
 
 /// A TokenRequest (`kubectl create token`, or the kubelet for a projected volume).

@@ -30,6 +30,8 @@ pub struct World<'a, B: Backend> {
     pub last_pod: Option<(String, String)>,
     /// The token each pod's last `assumeRole` read, for `reuseToken`.
     pub read_tokens: BTreeMap<(String, String), String>,
+    /// The credentials each pod's last `assumeRole` obtained, for `callerIdentity`.
+    pub credentials: BTreeMap<(String, String), crate::aws::Credentials>,
 }
 
 fn failure(origin: Origin, code: &str, message: impl Into<String>) -> Failure {
@@ -102,6 +104,43 @@ pub async fn play<B: Backend>(
     }
     if let Some(assume) = &step.assume_role {
         return assume_role(world, assume).await;
+    }
+    if let Some(call) = &step.caller_identity {
+        let mut seen = Seen::default();
+        let key = (
+            call.namespace.clone().unwrap_or_else(|| "default".into()),
+            call.pod.clone(),
+        );
+        let Some(credentials) = world.credentials.get(&key) else {
+            return Ok(Err((
+                failure(
+                    Origin::Sdk,
+                    "NoCredentialProviders",
+                    format!(
+                        "pod {:?} has no credentials: no assumeRole succeeded in it yet",
+                        call.pod
+                    ),
+                ),
+                seen,
+            )));
+        };
+        return Ok(
+            match world
+                .aws
+                .client
+                .get_caller_identity(credentials, world.aws.now())
+                .await?
+            {
+                Ok(answer) => {
+                    seen.arn = crate::aws::xml_field(&answer, "Arn");
+                    if let Some(arn) = &seen.arn {
+                        seen.fact("callerIdentity", arn.clone());
+                    }
+                    Ok(seen)
+                }
+                Err(f) => Err((f.into(), seen)),
+            },
+        );
     }
     if let Some(request) = &step.token_request {
         return token_request(world, request).await;
@@ -443,6 +482,9 @@ async fn assume_role<B: Backend>(
                 seen.fact("callerIdentity", arn.clone());
             }
             seen.arn = result.caller_arn.or(Some(result.assumed_role_arn));
+            world
+                .credentials
+                .insert((namespace.clone(), step.pod.clone()), result.credentials);
             Ok(Ok(seen))
         }
         Err(f) => Ok(Err((f.into(), seen))),

@@ -87,7 +87,7 @@ pub async fn run_scenario<B: Backend>(
         &cluster,
         BackendContext {
             clock: clock.clone(),
-            webhook_flags: scenario.webhook.flags.clone(),
+            webhook: scenario.webhook.clone(),
         },
     )
     .await?;
@@ -153,6 +153,7 @@ async fn play_all<B: Backend>(
         cluster,
         last_pod: None,
         read_tokens: Default::default(),
+        credentials: Default::default(),
     };
     for (index, step) in scenario.steps.iter().enumerate() {
         let began = Instant::now();

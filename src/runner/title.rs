@@ -22,6 +22,8 @@ pub fn of(step: &Step) -> String {
             ""
         };
         format!("as pod {}{fresh}", assume.pod)
+    } else if let Some(call) = &step.caller_identity {
+        format!("with pod {}'s credentials", call.pod)
     } else if let Some(request) = &step.token_request {
         format!("for {}", request.service_account)
     } else if let Some(by) = &step.advance_clock {

@@ -48,6 +48,7 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"\bASIA[A-Z0-9]{16}\b", "[access-key-id]"),
         (r"\bAROA[A-Z0-9]{17}\b", "[role-id]"),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"\.svc:\d+", ".svc:[port]"),
         (r"kube-api-access-[a-z0-9]{5}", "kube-api-access-[id]"),
         (r"/tmp/[A-Za-z0-9._/-]+", "[temp-path]"),
         // SHA-1 thumbprints of CAs made fresh for each run.

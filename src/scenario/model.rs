@@ -354,13 +354,48 @@ pub struct CdnHosting {
     pub ttl: Option<HumanDuration>,
 }
 
-/// The pod identity webhook.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+/// The pod identity webhook and how the apiserver calls it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Webhook {
     /// Its command-line flags, exactly as on the binary (`--aws-default-region=us-west-2`).
     #[serde(default)]
     pub flags: Vec<String>,
+    /// The MutatingWebhookConfiguration's `failurePolicy`: `Ignore` (the deploy manifest's:
+    /// a webhook that cannot be called lets pods through unmutated) or `Fail`.
+    #[serde(default)]
+    pub failure_policy: FailurePolicy,
+    /// Whether the MutatingWebhookConfiguration exists at all (it goes missing after some
+    /// upgrades and `make cluster-up`). Default true.
+    #[serde(default = "yes")]
+    pub registered: bool,
+    /// Whether its `caBundle` is the CA that signed the webhook's certificate. False
+    /// reproduces `x509: certificate signed by unknown authority`. Default true.
+    #[serde(default = "yes")]
+    pub ca_bundle_matches: bool,
+    /// Whether the webhook's pods are running. False: `connection refused`. Default true.
+    #[serde(default = "yes")]
+    pub running: bool,
+}
+
+impl Default for Webhook {
+    fn default() -> Self {
+        Self {
+            flags: Vec::new(),
+            failure_policy: FailurePolicy::Ignore,
+            registered: true,
+            ca_bundle_matches: true,
+            running: true,
+        }
+    }
+}
+
+/// `failurePolicy` of the webhook registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+pub enum FailurePolicy {
+    #[default]
+    Ignore,
+    Fail,
 }
 
 /// Virtual time: everything (tokens, caches, credentials) reads this clock.

@@ -31,6 +31,10 @@ pub struct Step {
     /// AssumeRoleWithWebIdentity, then GetCallerIdentity with the credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assume_role: Option<AssumeRole>,
+    /// GetCallerIdentity with the credentials the pod's last `assumeRole` obtained, as an
+    /// application that keeps using them (they expire; the SDK should have refreshed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_identity: Option<CallerIdentity>,
     /// Call the TokenRequest API directly (`kubectl create token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_request: Option<TokenRequestStep>,
@@ -58,11 +62,12 @@ pub struct Step {
 }
 
 /// The action keys, in the order they are documented.
-pub const ACTIONS: [&str; 11] = [
+pub const ACTIONS: [&str; 12] = [
     "publish",
     "apply",
     "delete",
     "assumeRole",
+    "callerIdentity",
     "tokenRequest",
     "setCluster",
     "upgradeCluster",
@@ -80,6 +85,7 @@ impl Step {
             self.apply.is_some(),
             self.delete.is_some(),
             self.assume_role.is_some(),
+            self.caller_identity.is_some(),
             self.token_request.is_some(),
             self.set_cluster.is_some(),
             self.upgrade_cluster.is_some(),
@@ -183,6 +189,15 @@ pub struct AssumeRole {
     /// Skip GetCallerIdentity after a successful AssumeRoleWithWebIdentity.
     #[serde(default)]
     pub skip_caller_identity: bool,
+}
+
+/// Which pod's credentials `callerIdentity` uses.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallerIdentity {
+    pub pod: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// `TokenRequest` for a ServiceAccount, optionally bound to a pod.

@@ -282,6 +282,10 @@ fn check_step(
         );
         pod_ref(format!("{here}.pod"), &name, pods, bad);
     }
+    if let Some(call) = &step.caller_identity {
+        let name = qualify(call.namespace.as_deref().unwrap_or("default"), &call.pod);
+        pod_ref(format!("{here}.pod"), &name, pods, bad);
+    }
     if let Some(request) = &step.token_request {
         let ns = request.namespace.as_deref().unwrap_or("default");
         if let Some(pod) = &request.bound_pod {

@@ -23,6 +23,27 @@ use pod_identity_webhook::server::{Running, ServerOptions, start};
 use serde_json::{Value, json};
 
 use crate::backend::{BackendError, KubeError};
+use crate::scenario::model::{FailurePolicy, Webhook};
+
+/// kube-apiserver is a Go program: the transport errors users see (and search for) are
+/// Go's, so rustls' and the OS's texts are given in Go's words.
+fn go_wording(cause: &str, port: u16) -> String {
+    if cause.contains("UnknownIssuer") || cause.contains("BadSignature") {
+        "tls: failed to verify certificate: x509: certificate signed by unknown authority".into()
+    } else if cause.to_ascii_lowercase().contains("connection refused") {
+        format!("dial tcp 127.0.0.1:{port}: connect: connection refused")
+    } else {
+        cause.to_owned()
+    }
+}
+
+/// Why a call to the webhook did not mutate the pod.
+enum CallError {
+    /// The webhook answered `allowed: false`: always a refusal.
+    Denied(KubeError),
+    /// The call itself failed: `failurePolicy` decides.
+    Failed(KubeError),
+}
 
 const SERVICE: &str = "pod-identity-webhook";
 const NAMESPACE: &str = "eks";
@@ -98,6 +119,9 @@ impl IdentitySources for LiveSources {
 pub struct AdmissionWebhook {
     running: Running,
     client: reqwest::Client,
+    registration: Webhook,
+    /// Where the apiserver connects: the webhook, or a closed port when it is down.
+    port: u16,
     pub sources: Arc<LiveSources>,
     _certs: tempfile::TempDir,
 }
@@ -111,10 +135,10 @@ impl std::fmt::Debug for AdmissionWebhook {
 }
 
 impl AdmissionWebhook {
-    /// Starts the webhook with `flags` as on its command line.
-    pub async fn start(flags: &[String]) -> Result<Self, BackendError> {
+    /// Starts the webhook with its flags as on its command line, registered as `webhook` says.
+    pub async fn start(webhook: &Webhook) -> Result<Self, BackendError> {
         let mut args = vec!["pod-identity-webhook".to_owned()];
-        args.extend(flags.iter().cloned());
+        args.extend(webhook.flags.iter().cloned());
         let cli = <pod_identity_webhook::flags::Cli as clap::Parser>::try_parse_from(&args)
             .map_err(|e| BackendError::WebhookFlags(e.to_string()))?;
         let config = MutationConfig::from_flags(&cli.flags);
@@ -140,15 +164,33 @@ impl AdmissionWebhook {
                 metrics: Metrics::new(),
             };
             let running = start(ServerOptions::loopback(cert, key), state, None).await?;
+            // A caBundle that does not match: the apiserver trusts another CA.
+            let ca_bundle = if webhook.ca_bundle_matches {
+                bundle.ca_pem.clone()
+            } else {
+                certs::generate(SERVICE, NAMESPACE, SystemTime::now())?.ca_pem
+            };
+            // A webhook that is down: nothing listens on the port the Service points at.
+            let port = if webhook.running {
+                running.https_addr.port()
+            } else {
+                let closed = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+                closed.local_addr()?.port()
+            };
+            let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             let client = reqwest::Client::builder()
                 .use_rustls_tls()
-                .add_root_certificate(reqwest::Certificate::from_pem(bundle.ca_pem.as_bytes())?)
-                .resolve(&format!("{SERVICE}.{NAMESPACE}.svc"), running.https_addr)
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(ca_bundle.as_bytes())?)
+                .resolve(&format!("{SERVICE}.{NAMESPACE}.svc"), target)
+                .timeout(std::time::Duration::from_secs(10))
                 .no_proxy()
                 .build()?;
             Ok(Self {
                 running,
                 client,
+                registration: webhook.clone(),
+                port,
                 sources,
                 _certs: dir,
             })
@@ -158,8 +200,25 @@ impl AdmissionWebhook {
     }
 
     /// Sends `pod` for admission (CREATE) and returns the pod with the webhook's patch
-    /// applied (by the `json-patch` crate, as the apiserver applies it).
-    pub async fn admit(&self, namespace: &str, pod: &Value) -> Result<Value, KubeError> {
+    /// applied (by the `json-patch` crate, as the apiserver applies it); `None` when the pod
+    /// is stored as sent (no registration, or a failed call under `failurePolicy: Ignore`).
+    pub async fn admit(&self, namespace: &str, pod: &Value) -> Result<Option<Value>, KubeError> {
+        if !self.registration.registered {
+            return Ok(None);
+        }
+        match self.call(namespace, pod).await {
+            Ok(mutated) => Ok(Some(mutated)),
+            Err(CallError::Denied(error)) => Err(error),
+            Err(CallError::Failed(_))
+                if self.registration.failure_policy == FailurePolicy::Ignore =>
+            {
+                Ok(None)
+            }
+            Err(CallError::Failed(error)) => Err(error),
+        }
+    }
+
+    async fn call(&self, namespace: &str, pod: &Value) -> Result<Value, CallError> {
         let review = json!({
             "apiVersion": "admission.k8s.io/v1",
             "kind": "AdmissionReview",
@@ -179,36 +238,45 @@ impl AdmissionWebhook {
         });
         let url = format!(
             "https://{SERVICE}.{NAMESPACE}.svc:{}/mutate?timeout=10s",
-            self.running.https_addr.port()
+            self.port
         );
-        // failurePolicy: Ignore, as the deploy manifest registers it: a webhook that
-        // cannot be reached lets the pod through unmutated.
+        // kube-apiserver's wording, with the transport error's innermost cause.
         let calling = |e: String| {
-            KubeError::new(
+            CallError::Failed(KubeError::new(
                 "InternalError",
-                format!("failed calling webhook \"iam-for-pods.amazonaws.com\": {e}"),
-            )
+                format!(
+                    "Internal error occurred: failed calling webhook \"iam-for-pods.amazonaws.com\": failed to call webhook: Post \"{url}\": {e}"
+                ),
+            ))
+        };
+        let port = self.port;
+        let cause = |e: reqwest::Error| {
+            let mut inner: &dyn std::error::Error = &e;
+            while let Some(next) = inner.source() {
+                inner = next;
+            }
+            go_wording(&inner.to_string(), port)
         };
         let answer: Value = self
             .client
-            .post(url)
+            .post(url.clone())
             .json(&review)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| calling(e.to_string()))?
+            .map_err(|e| calling(cause(e)))?
             .json()
             .await
-            .map_err(|e| calling(e.to_string()))?;
+            .map_err(|e| calling(cause(e)))?;
         let response = &answer["response"];
         if response["allowed"] != true {
             let message = response["status"]["message"].as_str().unwrap_or("denied");
-            return Err(KubeError::new(
+            return Err(CallError::Denied(KubeError::new(
                 "Forbidden",
                 format!(
                     "admission webhook \"iam-for-pods.amazonaws.com\" denied the request: {message}"
                 ),
-            ));
+            )));
         }
         let mut mutated = pod.clone();
         if let Some(patch) = response["patch"].as_str() {

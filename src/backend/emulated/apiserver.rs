@@ -88,6 +88,11 @@ impl Apiserver {
             .unwrap_or_else(|e| e.into_inner()) = cluster.clone();
     }
 
+    /// The running Kubernetes version.
+    pub fn version(&self) -> (u32, u32) {
+        self.cluster().version
+    }
+
     /// The apiserver's clock (virtual time plus the cluster's offset), in seconds.
     pub fn now(&self) -> i64 {
         self.state.clock.now().unix_timestamp() + self.cluster().clock_offset

@@ -161,6 +161,21 @@ pub fn resolve_env(
     Ok(env)
 }
 
+/// Before 1.19 the kubelet wrote projected token files 0600 owned by root: a container
+/// running as another user cannot read them unless the pod sets `fsGroup`.
+pub fn unreadable_by(pod: &Value, container: &str) -> bool {
+    let spec = &pod["spec"];
+    let containers = spec["containers"].as_array().into_iter().flatten();
+    let init = spec["initContainers"].as_array().into_iter().flatten();
+    let Some(found) = containers.chain(init).find(|c| c["name"] == container) else {
+        return false;
+    };
+    let user = found["securityContext"]["runAsUser"]
+        .as_i64()
+        .or_else(|| spec["securityContext"]["runAsUser"].as_i64());
+    user.is_some_and(|uid| uid != 0) && spec["securityContext"]["fsGroup"].is_null()
+}
+
 /// Tokens held per pod, `(volume, file)` → token.
 #[derive(Debug, Default)]
 pub struct Kubelet {

@@ -127,7 +127,7 @@ impl EmulatedBackend {
         }
         pod["metadata"]["namespace"] = json!(namespace);
         Self::default_service_account_volume(&mut pod);
-        let mut mutated = self.webhook.admit(namespace, &pod).await?;
+        let mut mutated = self.webhook.admit(namespace, &pod).await?.unwrap_or(pod);
         let pod_uid = uid();
         mutated["metadata"]["uid"] = json!(pod_uid);
         mutated["spec"]["nodeName"] = json!(NODE);
@@ -222,7 +222,7 @@ impl Backend for EmulatedBackend {
     async fn start(cluster: &ClusterState, context: BackendContext) -> Result<Self, BackendError> {
         let clock: Arc<dyn Clock> = context.clock.clone();
         let apiserver = Apiserver::start(cluster, clock).await?;
-        let webhook = AdmissionWebhook::start(&context.webhook_flags).await?;
+        let webhook = AdmissionWebhook::start(&context.webhook).await?;
         let mut backend = Self {
             apiserver,
             webhook,
@@ -370,6 +370,12 @@ impl Backend for EmulatedBackend {
         let key = Self::key(namespace, pod);
         let (_, value) = self.pods.get(&key).ok_or_else(|| not_found("pods", pod))?;
         let slot = resolve_mount(value, container, path)?;
+        if self.apiserver.version() < (1, 19) && kubelet::unreadable_by(value, container) {
+            return Err(KubeError::new(
+                "PermissionDenied",
+                format!("open {path}: permission denied"),
+            ));
+        }
         if fresh && let Some(error) = self.mount_tokens(&key, true).into_iter().next() {
             return Err(error);
         }
