@@ -16,17 +16,20 @@ pub fn chunk_string_to_sign(amz_date: &str, scope: &str, previous: &str, data: &
     )
 }
 
-/// The string to sign for the trailing headers (`name:value\n` each, in order).
+/// The string to sign for the trailing headers, canonicalised like headers
+/// (`name:value\n`, lowercase names, sorted).
 pub fn trailer_string_to_sign(
     amz_date: &str,
     scope: &str,
     previous: &str,
     trailers: &[(&str, &str)],
 ) -> String {
-    let canonical: String = trailers
+    let mut lines: Vec<String> = trailers
         .iter()
         .map(|(name, value)| format!("{}:{}\n", name.to_ascii_lowercase(), value.trim()))
         .collect();
+    lines.sort();
+    let canonical: String = lines.concat();
     format!(
         "AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous}\n{}",
         sha256_hex(canonical.as_bytes())
