@@ -46,19 +46,21 @@ async fn handle(State(store): State<S3Store>, request: Request) -> Response {
     // with none is anonymous (like STS's own fetches of an issuer's documents), and
     // anything else (`Bearer ..`, an empty header, a lone `X-Amz-Signature`) gets S3's
     // error rather than either.
-    let credentials = sigv4::parse_authorization(&parts.headers, parts.uri.query());
-    let anonymous = matches!(credentials, Ok(None));
-    let result = match (&parts.method, target) {
-        _ if credentials.is_err() => Err(credentials
-            .as_ref()
-            .map_or_else(S3Error::from, |_| S3Error::AccessDenied)),
-        (&Method::GET, Addressed::Service) if anonymous => Err(S3Error::AccessDenied),
-        (&Method::GET, Addressed::Service) => Ok(xml_ok(xml::list_buckets(&store.list_buckets()))),
-        (_, Addressed::Service) => Err(S3Error::MethodNotAllowed),
-        (method, Addressed::Bucket(bucket)) => {
+    let (anonymous, refused) = match sigv4::parse_authorization(&parts.headers, parts.uri.query()) {
+        Ok(credentials) => (credentials.is_none(), None),
+        Err(e) => (false, Some(S3Error::from(&e))),
+    };
+    let result = match (refused, &parts.method, target) {
+        (Some(refused), _, _) => Err(refused),
+        (None, &Method::GET, Addressed::Service) if anonymous => Err(S3Error::AccessDenied),
+        (None, &Method::GET, Addressed::Service) => {
+            Ok(xml_ok(xml::list_buckets(&store.list_buckets())))
+        }
+        (None, _, Addressed::Service) => Err(S3Error::MethodNotAllowed),
+        (None, method, Addressed::Bucket(bucket)) => {
             bucket_op(&store, method, &bucket, &query, &body, anonymous)
         }
-        (method, Addressed::Object { bucket, key }) => object_op(
+        (None, method, Addressed::Object { bucket, key }) => object_op(
             &store,
             method,
             &bucket,

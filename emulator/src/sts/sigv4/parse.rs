@@ -127,8 +127,8 @@ pub fn parse_authorization(
     let query_signed = query
         .is_some_and(|q| query_params(q).any(|(k, _)| QUERY_AUTH_PARAMS.contains(&k.as_str())));
     let sigv2_query = query.is_some_and(|q| {
-        let mut keys = query_params(q).map(|(k, _)| k);
-        keys.any(|k| k == "AWSAccessKeyId") && query_params(q).any(|(k, _)| k == "Signature")
+        let has = |name: &str| query_params(q).any(|(k, _)| k == name);
+        has("AWSAccessKeyId") && has("Signature")
     });
     match (header, query_signed) {
         (Some(_), true) => Err(SigV4Error::BothHeaderAndQuery),
