@@ -132,10 +132,12 @@ async fn issued_credentials_are_verified_admin_credentials_are_not() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    // The session expires with the credentials (1 h by default).
+    // The session expires with the credentials (1 h by default). Requests are signed at
+    // the new time: a signature from an hour ago is refused for its date first.
     lab.clock.advance(Duration::from_secs(3601));
+    const LATER: &str = "20231114T231321Z";
     let (status, body) = lab
-        .send(signed(Method::POST, "/", iam_body, &issued, "iam", DATE))
+        .send(signed(Method::POST, "/", iam_body, &issued, "iam", LATER))
         .await;
     assert_eq!(
         (status, error_of(&body)),
@@ -149,7 +151,7 @@ async fn issued_credentials_are_verified_admin_credentials_are_not() {
     );
     let sts_body = b"Action=GetCallerIdentity&Version=2011-06-15";
     let (status, body) = lab
-        .send(signed(Method::POST, "/", sts_body, &issued, "sts", DATE))
+        .send(signed(Method::POST, "/", sts_body, &issued, "sts", LATER))
         .await;
     assert_eq!(
         (status.as_u16(), error_of(&body).0.as_str()),

@@ -15,6 +15,7 @@ use super::errors::S3Error;
 use super::store::{Acl, S3Store};
 use super::xml::{self, ListPage};
 use crate::query::new_request_id;
+use crate::sts::sigv4;
 
 /// Objects an issuer publishes are tiny; this is generous and bounds memory.
 pub const MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
@@ -22,12 +23,6 @@ pub const MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
 /// The S3 REST API over `store`.
 pub fn router(store: S3Store) -> Router {
     Router::new().fallback(handle).with_state(store)
-}
-
-/// A request carrying no signature at all (neither header nor presigned query) is
-/// anonymous, like STS's own fetches of an issuer's documents.
-fn is_anonymous(headers: &HeaderMap, query: &HashMap<String, String>) -> bool {
-    !headers.contains_key(header::AUTHORIZATION) && !query.contains_key("X-Amz-Signature")
 }
 
 async fn handle(State(store): State<S3Store>, request: Request) -> Response {
@@ -47,15 +42,25 @@ async fn handle(State(store): State<S3Store>, request: Request) -> Response {
         .and_then(|h| h.to_str().ok())
         .or(parts.uri.host());
     let target = address(host, parts.uri.path());
-    let anonymous = is_anonymous(&parts.headers, &query);
-    let result = match (&parts.method, target) {
-        (&Method::GET, Addressed::Service) if anonymous => Err(S3Error::AccessDenied),
-        (&Method::GET, Addressed::Service) => Ok(xml_ok(xml::list_buckets(&store.list_buckets()))),
-        (_, Addressed::Service) => Err(S3Error::MethodNotAllowed),
-        (method, Addressed::Bucket(bucket)) => {
+    // Only a well-formed SigV4 header or presigned query counts as credentials; a request
+    // with none is anonymous (like STS's own fetches of an issuer's documents), and
+    // anything else (`Bearer ..`, an empty header, a lone `X-Amz-Signature`) gets S3's
+    // error rather than either.
+    let (anonymous, refused) = match sigv4::parse_authorization(&parts.headers, parts.uri.query()) {
+        Ok(credentials) => (credentials.is_none(), None),
+        Err(e) => (false, Some(S3Error::from(&e))),
+    };
+    let result = match (refused, &parts.method, target) {
+        (Some(refused), _, _) => Err(refused),
+        (None, &Method::GET, Addressed::Service) if anonymous => Err(S3Error::AccessDenied),
+        (None, &Method::GET, Addressed::Service) => {
+            Ok(xml_ok(xml::list_buckets(&store.list_buckets())))
+        }
+        (None, _, Addressed::Service) => Err(S3Error::MethodNotAllowed),
+        (None, method, Addressed::Bucket(bucket)) => {
             bucket_op(&store, method, &bucket, &query, &body, anonymous)
         }
-        (method, Addressed::Object { bucket, key }) => object_op(
+        (None, method, Addressed::Object { bucket, key }) => object_op(
             &store,
             method,
             &bucket,
@@ -93,7 +98,12 @@ fn bucket_op(
     body: &[u8],
     anonymous: bool,
 ) -> Result<Response, S3Error> {
-    if anonymous && method != Method::GET && method != Method::HEAD {
+    // Anonymous callers may read public objects, nothing else: not a bucket's existence
+    // (HEAD), location or listing, as S3 without a bucket policy.
+    if anonymous {
+        if *method == Method::GET || *method == Method::HEAD {
+            store.bucket_region(bucket)?;
+        }
         return Err(S3Error::AccessDenied);
     }
     match *method {
@@ -136,7 +146,6 @@ fn bucket_op(
         Method::GET if query.contains_key("location") => {
             Ok(xml_ok(xml::location(&store.bucket_region(bucket)?)))
         }
-        Method::GET if anonymous => Err(S3Error::AccessDenied),
         Method::GET if query.keys().all(|k| LIST_PARAMS.contains(&k.as_str())) => {
             list(store, bucket, query)
         }
@@ -245,8 +254,13 @@ fn object_op(
     };
     match *method {
         Method::GET | Method::HEAD => {
-            let object = store.get_object(bucket, key)?;
-            if anonymous && object.acl != Acl::PublicRead {
+            let object = match store.get_object(bucket, key) {
+                // Without s3:ListBucket, S3 does not say whether a key exists.
+                Err(S3Error::NoSuchKey(_)) if anonymous => return Err(S3Error::AccessDenied),
+                other => other?,
+            };
+            // public-read grants READ, not READ_ACP: the ACL itself stays private.
+            if anonymous && (object.acl != Acl::PublicRead || query.contains_key("acl")) {
                 return Err(S3Error::AccessDenied);
             }
             if query.contains_key("acl") {
@@ -283,9 +297,7 @@ fn object_op(
         Method::PUT if headers.contains_key("x-amz-copy-source") => Err(S3Error::NotImplemented),
         Method::PUT => {
             let data = if chunked::is_aws_chunked(headers) {
-                Bytes::from(
-                    chunked::decode(&body).map_err(|e| S3Error::InvalidRequest(e.to_string()))?,
-                )
+                Bytes::from(chunked::decode(&body).map_err(|e| S3Error::from(&e))?)
             } else {
                 body
             };
@@ -333,7 +345,7 @@ mod tests {
             .uri(uri)
             .header("host", host);
         if signed {
-            req = req.header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00");
+            req = req.header("authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0000000000000000000000000000000000000000000000000000000000000000");
         }
         for (k, v) in headers {
             req = req.header(*k, *v);

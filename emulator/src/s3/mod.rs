@@ -3,16 +3,20 @@
 //!
 //! Anonymous requests (no signature) may only read public objects, exactly the rule that
 //! makes STS fail with "Couldn't retrieve verification key" when a JWKS was uploaded
-//! without `--acl public-read`. Signed requests are allowed whatever the credentials.
+//! without `--acl public-read`. Only a well-formed SigV4 header or presigned query counts
+//! as credentials; any other `Authorization` gets S3's error. Signed requests are allowed
+//! whatever the credentials, except that credentials STS issued are verified first (by the
+//! dispatcher, through `sts::sigv4`).
 
 mod addressing;
-mod chunked;
+pub mod chunked;
 mod errors;
 mod handlers;
 mod store;
 mod xml;
 
 pub use addressing::{Addressed, address};
-pub use errors::{S3Error, error_response};
+pub use chunked::ChunkedError;
+pub use errors::{S3Error, error_response, issued_refusal};
 pub use handlers::router;
 pub use store::{Acl, Bucket, Object, S3Store};

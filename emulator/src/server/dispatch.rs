@@ -14,11 +14,61 @@ use super::classify::{Service, classify};
 use super::emulator::Emulator;
 use super::redact::redact_query;
 use crate::query::{AwsError, Format, new_request_id, xml_response};
-use crate::sts::{self, HttpParts};
+use crate::sts::{self, HttpParts, SignedService};
 use crate::{iam, s3};
 
-/// Larger than any STS/IAM call and the S3 objects an issuer needs; bigger bodies get 413.
+/// Larger than any STS/IAM call and the S3 objects an issuer needs; bigger bodies get 413
+/// (S3: EntityTooLarge).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Whether a request whose body could not be read is for S3 (its errors are S3's): signed
+/// for S3, or not shaped like a Query-protocol call.
+fn looks_like_s3(parts: &http::request::Parts) -> bool {
+    match sts::sigv4::parse_authorization(&parts.headers, parts.uri.query()) {
+        Ok(Some(auth)) => auth.service == "s3",
+        _ => classify(parts, &[], None) == Service::S3 && !is_form(parts),
+    }
+}
+
+fn is_form(parts: &http::request::Parts) -> bool {
+    parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Too large is 413 (S3: EntityTooLarge); a body that breaks off or whose HTTP chunked
+/// framing is broken is 400, naming the problem.
+fn body_error(parts: &http::request::Parts, error: &axum::Error) -> Response {
+    let too_large = std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
+    .any(|e| e.is::<http_body_util::LengthLimitError>());
+    let s3 = looks_like_s3(parts);
+    match (too_large, s3) {
+        (true, true) => s3::S3Error::EntityTooLarge.into_response(),
+        (true, false) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {MAX_BODY_BYTES} bytes"),
+        )
+            .into_response(),
+        (false, true) => {
+            s3::S3Error::IncompleteBody(format!("the request body could not be read: {error}"))
+                .into_response()
+        }
+        (false, false) => AwsError::sender(
+            StatusCode::BAD_REQUEST,
+            "MalformedInput",
+            format!("the request body could not be read: {error}"),
+        )
+        .into_response(
+            Format::from_headers(&parts.headers),
+            sts::NAMESPACE,
+            &new_request_id(),
+        ),
+    }
+}
 
 pub(super) fn router(emulator: Emulator) -> Router {
     let s3 = s3::router(emulator.s3().clone());
@@ -33,26 +83,25 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
     let query = parts.uri.query().map(redact_query);
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body larger than {MAX_BODY_BYTES} bytes"),
-            )
-                .into_response();
-        }
+        Err(e) => return body_error(&parts, &e),
     };
     let format = Format::from_headers(&parts.headers);
 
+    // A scheme other than SigV4 (`Bearer ..`) is an unsigned call to the Query services;
+    // S3 answers it, and any malformed signature, with its own errors (its router
+    // re-reads the credentials).
     let auth = match sts::sigv4::parse_authorization(&parts.headers, parts.uri.query()) {
         Ok(auth) => auth,
+        Err(e) if e.is_other_scheme() => None,
+        Err(_) if classify(&parts, &body, None) == Service::S3 => None,
         Err(e) => {
             let rid = new_request_id();
-            return AwsError::sender(
-                StatusCode::BAD_REQUEST,
-                "IncompleteSignature",
-                e.to_string(),
-            )
-            .into_response(format, sts::NAMESPACE, &rid);
+            let (code, status) = e.query_code();
+            return AwsError::sender(status, code, e.to_string()).into_response(
+                format,
+                sts::NAMESPACE,
+                &rid,
+            );
         }
     };
     let service = classify(&parts, &body, auth.as_ref().map(|a| a.service.as_str()));
@@ -64,9 +113,11 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
     };
 
     // Admin calls accept any credentials (like LocalStack), but credentials STS issued are
-    // always verified: a workload's expired or forged session must fail as it would on AWS.
-    let issued_check = match &auth {
-        Some(auth) => emulator.sts().verify_issued(&http, auth),
+    // always verified, as the service the request is served as would: a workload's
+    // expired, forged or replayed request must fail as it would on AWS. (STS checks its
+    // own calls.)
+    let issued_check = |as_service: SignedService| match &auth {
+        Some(auth) => emulator.sts().verify_issued(&http, auth, as_service),
         None => Ok(()),
     };
 
@@ -74,8 +125,9 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
         Service::Sts(req) => ("sts", emulator.sts().handle(&req, &http).await),
         Service::Iam(req) => {
             let rid = new_request_id();
+            let checked = issued_check(SignedService::Iam).map_err(AwsError::from);
             let response =
-                match issued_check.and_then(|()| iam::handle_query(emulator.iam(), &req, &rid)) {
+                match checked.and_then(|()| iam::handle_query(emulator.iam(), &req, &rid)) {
                     Ok(xml) => xml_response(xml, &rid),
                     Err(e) => e.into_response(format, iam::NAMESPACE, &rid),
                 };
@@ -98,7 +150,7 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
             )
         }
         Service::S3 => {
-            let response = match issued_check {
+            let response = match issued_check(SignedService::S3) {
                 Ok(()) => {
                     let request = Request::from_parts(parts, Body::from(body));
                     match s3.oneshot(request).await {
@@ -106,7 +158,12 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
                         Err(infallible) => match infallible {},
                     }
                 }
-                Err(e) => s3::error_response(&e),
+                Err(e) => {
+                    let (presigned, amz_date) = auth
+                        .as_ref()
+                        .map_or((false, ""), |a| (a.presigned, a.amz_date.as_str()));
+                    s3::issued_refusal(&e, presigned, amz_date)
+                }
             };
             ("s3", response)
         }

@@ -64,6 +64,10 @@ pub enum StsError {
         "STS is not activated in this region for account:{account}. Your account administrator can activate STS in this region using the IAM Console."
     )]
     RegionDisabled { account: String, region: String },
+    /// A request signed with issued credentials whose signature AWS would refuse (date
+    /// window, scope, payload, signature), with AWS's code and text.
+    #[error("{}", .0.query_message())]
+    Signature(#[from] super::sigv4::Refusal),
 }
 
 fn validation_message(constraints: &[String]) -> String {
@@ -96,11 +100,13 @@ impl StsError {
             StsError::ExpiredSession => "ExpiredToken",
             StsError::IncompleteSignature(_) => "IncompleteSignature",
             StsError::RegionDisabled { .. } => "RegionDisabledException",
+            StsError::Signature(refusal) => refusal.query_code().0,
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
+            StsError::Signature(refusal) => refusal.query_code().1,
             StsError::AccessDenied { .. }
             | StsError::MissingAuthenticationToken
             | StsError::InvalidClientTokenId { .. }

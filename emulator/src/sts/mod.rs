@@ -20,7 +20,7 @@ pub use credentials::{CredentialStore, IssuedCredentials};
 pub use errors::{KEY_RETRIEVAL_MESSAGE, NOT_A_JWT_MESSAGE, StsError, UNVERIFIABLE_MESSAGE};
 pub use params::AssumeRoleWithWebIdentityInput;
 pub use response::{AssumeRoleWithWebIdentityOutput, iso_seconds};
-pub use sigv4::SigV4Auth;
+pub use sigv4::{SigV4Auth, SignedRequest, SignedService};
 pub use validate::{EXP_TOLERANCE_SECONDS, ValidatedWebIdentity};
 
 use crate::clock::SharedClock;
@@ -134,14 +134,34 @@ impl Sts {
         })
     }
 
-    /// Verifies a request signed with credentials this STS issued: signature, session
-    /// token and expiry. Requests signed with any other credentials pass (administrative
-    /// calls accept any credentials, as LocalStack does).
-    pub fn verify_issued(&self, http: &HttpParts, auth: &SigV4Auth) -> Result<(), AwsError> {
-        match self.check_issued(http, auth) {
+    /// Verifies a request signed with credentials this STS issued, as `service` (STS, IAM
+    /// or S3) would: signature (date window, scope, payload, chunks), session token and
+    /// expiry. Requests signed with any other credentials pass (administrative calls
+    /// accept any credentials, as LocalStack does).
+    ///
+    /// # Errors
+    /// Why AWS would refuse the request; [`StsError::Signature`] carries the signature
+    /// problem for services (S3) that word it their own way.
+    pub fn verify_issued(
+        &self,
+        http: &HttpParts,
+        auth: &SigV4Auth,
+        service: SignedService,
+    ) -> Result<(), StsError> {
+        match self.check_issued(http, auth, service) {
             Ok(_) | Err(None) => Ok(()),
-            Err(Some(e)) => Err(e.into()),
+            Err(Some(e)) => Err(e),
         }
+    }
+
+    /// The issued credentials a request names. The one place that looks credentials up,
+    /// by access key id (the session token is compared by the caller).
+    fn issued_for(
+        &self,
+        access_key_id: &str,
+        _session_token: Option<&str>,
+    ) -> Option<IssuedCredentials> {
+        self.credentials.lookup(access_key_id)
     }
 
     /// `Ok(creds)`: issued and valid. `Err(None)`: not ours. `Err(Some(e))`: ours and bad.
@@ -149,27 +169,27 @@ impl Sts {
         &self,
         http: &HttpParts,
         auth: &SigV4Auth,
+        service: SignedService,
     ) -> Result<IssuedCredentials, Option<StsError>> {
-        let creds = self.credentials.lookup(&auth.access_key_id).ok_or(None)?;
+        let token = sigv4::session_token(&http.headers, &http.uri);
+        let creds = self
+            .issued_for(&auth.access_key_id, token.as_deref())
+            .ok_or(None)?;
+        let request = SignedRequest {
+            method: &http.method,
+            uri: &http.uri,
+            headers: &http.headers,
+            body: &http.body,
+        };
         sigv4::verify(
-            &http.method,
-            &http.uri,
-            &http.headers,
-            &http.body,
-            &creds.secret_access_key,
+            &request,
             auth,
+            &creds.secret_access_key,
+            service,
+            self.clock.now(),
         )
-        .map_err(|e| {
-            Some(StsError::SignatureDoesNotMatch {
-                detail: e.to_string(),
-            })
-        })?;
-        let token = http
-            .headers
-            .get("x-amz-security-token")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| query_param(&http.uri, "X-Amz-Security-Token"));
-        if token != Some(creds.session_token.as_str()) {
+        .map_err(|refusal| Some(StsError::Signature(refusal)))?;
+        if token.as_deref() != Some(creds.session_token.as_str()) {
             return Err(Some(StsError::InvalidClientTokenId {
                 detail: "the session token does not belong to this access key".into(),
             }));
@@ -186,10 +206,18 @@ impl Sts {
         format: Format,
         rid: &str,
     ) -> Result<String, StsError> {
-        let auth = sigv4::parse_authorization(&http.headers, http.uri.query())
-            .map_err(|e| StsError::IncompleteSignature(e.to_string()))?
-            .ok_or(StsError::MissingAuthenticationToken)?;
-        match self.check_issued(http, &auth) {
+        let auth = match sigv4::parse_authorization(&http.headers, http.uri.query()) {
+            Ok(Some(auth)) => auth,
+            Ok(None) => return Err(StsError::MissingAuthenticationToken),
+            Err(e) if e.is_other_scheme() => return Err(StsError::MissingAuthenticationToken),
+            Err(e) if e.query_code().0 == "SignatureDoesNotMatch" => {
+                return Err(StsError::SignatureDoesNotMatch {
+                    detail: e.to_string(),
+                });
+            }
+            Err(e) => return Err(StsError::IncompleteSignature(e.to_string())),
+        };
+        match self.check_issued(http, &auth, SignedService::Sts) {
             Ok(creds) => Ok(response::caller_identity(
                 format,
                 &creds.assumed_role_arn,
@@ -251,8 +279,11 @@ impl Sts {
                 response
             }
             Err(e) => {
-                tracing::info!(target: "irsa_emulator::sts", action = %req.action, code = e.code(), detail = e.detail().unwrap_or(""), "{e}");
-                let detail = e.detail().filter(|d| !d.is_empty()).map(str::to_owned);
+                let detail = match &e {
+                    StsError::Signature(refusal) => Some(refusal.detail()),
+                    other => other.detail().filter(|d| !d.is_empty()).map(str::to_owned),
+                };
+                tracing::info!(target: "irsa_emulator::sts", action = %req.action, code = e.code(), detail = detail.as_deref().unwrap_or(""), "{e}");
                 let mut response = AwsError::from(e).into_response(format, NAMESPACE, &rid);
                 // AWS's messages are terse on purpose; ours say why, for people. Clients
                 // ignore unknown headers. Never contains the token (details name claims only).
@@ -265,10 +296,4 @@ impl Sts {
             }
         }
     }
-}
-
-fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
-    uri.query()?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
