@@ -17,9 +17,7 @@ struct Creds {
 }
 
 fn field(xml: &str, tag: &str) -> String {
-    let start = xml.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
-    let end = xml[start..].find(&format!("</{tag}>")).unwrap() + start;
-    xml[start..end].to_owned()
+    xml_text(xml, tag).unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
 }
 
 fn signed(
@@ -116,8 +114,9 @@ async fn issued_credentials_are_verified_admin_credentials_are_not() {
         ))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(
-        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+    assert_eq!(
+        xml_text(&body, "Code").as_deref(),
+        Some("SignatureDoesNotMatch"),
         "S3-shaped error: {body}"
     );
     let (status, _) = lab
@@ -173,8 +172,9 @@ async fn issued_credentials_are_verified_admin_credentials_are_not() {
         .send(signed(Method::POST, "/", sts_body, &admin, "sts", DATE))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        body.contains("<Arn>arn:aws:iam::111122223333:root</Arn>"),
+    assert_eq!(
+        xml_text(&body, "Arn").as_deref(),
+        Some("arn:aws:iam::111122223333:root"),
         "{body}"
     );
 }

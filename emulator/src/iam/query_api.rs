@@ -6,20 +6,37 @@ use time::format_description::well_known::Rfc3339;
 use super::NAMESPACE;
 use super::errors::IamError;
 use super::store::{Iam, OidcProvider, Role};
-use crate::query::{AwsError, QueryRequest, xml_escape};
+use crate::query::{AwsError, QueryRequest, XmlWriter};
+
+/// What a successful IAM call returns inside `<{Action}Result>`; `None` for the calls
+/// whose answer is only the response metadata.
+#[derive(Debug)]
+enum Answer {
+    ProviderArn(String),
+    Provider(OidcProvider),
+    Providers(Vec<OidcProvider>),
+    Role(Role),
+    Roles(Vec<Role>),
+    AttachedPolicies(Vec<String>),
+}
 
 /// Answers one IAM call with the XML body of a 200 response, or AWS's error.
 pub fn handle_query(iam: &Iam, req: &QueryRequest, request_id: &str) -> Result<String, AwsError> {
-    let result = dispatch(iam, req)?;
-    let action = &req.action;
-    let inner = if result.is_empty() {
-        String::new()
-    } else {
-        format!("<{action}Result>{result}</{action}Result>")
-    };
-    Ok(format!(
-        "<{action}Response xmlns=\"{NAMESPACE}\">{inner}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>\n"
-    ))
+    let answer = dispatch(iam, req)?;
+    let response = format!("{}Response", req.action);
+    let mut w = XmlWriter::compact();
+    w.open_ns(&response, NAMESPACE);
+    if let Some(answer) = answer {
+        let result = format!("{}Result", req.action);
+        w.open(&result);
+        answer.write(&mut w);
+        w.close(&result);
+    }
+    w.open("ResponseMetadata")
+        .element("RequestId", request_id)
+        .close("ResponseMetadata")
+        .close(&response);
+    Ok(w.finish())
 }
 
 fn required<'a>(req: &'a QueryRequest, name: &'static str) -> Result<&'a str, IamError> {
@@ -30,7 +47,8 @@ fn owned(items: Vec<&str>) -> Vec<String> {
     items.into_iter().map(str::to_owned).collect()
 }
 
-fn dispatch(iam: &Iam, req: &QueryRequest) -> Result<String, IamError> {
+fn dispatch(iam: &Iam, req: &QueryRequest) -> Result<Option<Answer>, IamError> {
+    let done = |()| None;
     match req.action.as_str() {
         "CreateOpenIDConnectProvider" => {
             let p = iam.create_provider(
@@ -38,45 +56,33 @@ fn dispatch(iam: &Iam, req: &QueryRequest) -> Result<String, IamError> {
                 &owned(req.list("ClientIDList")),
                 &owned(req.list("ThumbprintList")),
             )?;
-            Ok(format!(
-                "<OpenIDConnectProviderArn>{}</OpenIDConnectProviderArn>",
-                xml_escape(&p.arn)
-            ))
+            Ok(Some(Answer::ProviderArn(p.arn)))
         }
-        "GetOpenIDConnectProvider" => Ok(provider_xml(
-            &iam.get_provider(required(req, "OpenIDConnectProviderArn")?)?,
-        )),
-        "ListOpenIDConnectProviders" => {
-            let members: String = iam
-                .list_providers()
-                .iter()
-                .map(|p| format!("<member><Arn>{}</Arn></member>", xml_escape(&p.arn)))
-                .collect();
-            Ok(format!(
-                "<OpenIDConnectProviderList>{members}</OpenIDConnectProviderList>"
-            ))
-        }
+        "GetOpenIDConnectProvider" => Ok(Some(Answer::Provider(
+            iam.get_provider(required(req, "OpenIDConnectProviderArn")?)?,
+        ))),
+        "ListOpenIDConnectProviders" => Ok(Some(Answer::Providers(iam.list_providers()))),
         "DeleteOpenIDConnectProvider" => iam
             .delete_provider(required(req, "OpenIDConnectProviderArn")?)
-            .map(|()| String::new()),
+            .map(done),
         "AddClientIDToOpenIDConnectProvider" => iam
             .add_client_id(
                 required(req, "OpenIDConnectProviderArn")?,
                 required(req, "ClientID")?,
             )
-            .map(|()| String::new()),
+            .map(done),
         "RemoveClientIDFromOpenIDConnectProvider" => iam
             .remove_client_id(
                 required(req, "OpenIDConnectProviderArn")?,
                 required(req, "ClientID")?,
             )
-            .map(|()| String::new()),
+            .map(done),
         "UpdateOpenIDConnectProviderThumbprint" => iam
             .update_thumbprints(
                 required(req, "OpenIDConnectProviderArn")?,
                 &owned(req.list("ThumbprintList")),
             )
-            .map(|()| String::new()),
+            .map(done),
         "CreateRole" => {
             let max = parse_max(req)?;
             let role = iam.create_role(
@@ -88,63 +94,40 @@ fn dispatch(iam: &Iam, req: &QueryRequest) -> Result<String, IamError> {
             if let Some(description) = req.get("Description") {
                 iam.update_role(&role.name, None, Some(description))?;
             }
-            Ok(format!(
-                "<Role>{}</Role>",
-                role_xml(&iam.get_role(&role.name)?)
-            ))
+            Ok(Some(Answer::Role(iam.get_role(&role.name)?)))
         }
-        "GetRole" => Ok(format!(
-            "<Role>{}</Role>",
-            role_xml(&iam.get_role(required(req, "RoleName")?)?)
-        )),
+        "GetRole" => Ok(Some(Answer::Role(
+            iam.get_role(required(req, "RoleName")?)?,
+        ))),
         "ListRoles" => {
             let prefix = req.get("PathPrefix").unwrap_or("/");
-            let members: String = iam
+            let roles = iam
                 .list_roles()
-                .iter()
+                .into_iter()
                 .filter(|r| r.path.starts_with(prefix))
-                .map(|r| format!("<member>{}</member>", role_xml(r)))
                 .collect();
-            Ok(format!(
-                "<IsTruncated>false</IsTruncated><Roles>{members}</Roles>"
-            ))
+            Ok(Some(Answer::Roles(roles)))
         }
-        "DeleteRole" => iam
-            .delete_role(required(req, "RoleName")?)
-            .map(|()| String::new()),
+        "DeleteRole" => iam.delete_role(required(req, "RoleName")?).map(done),
         "UpdateAssumeRolePolicy" => iam
             .update_trust_policy(required(req, "RoleName")?, required(req, "PolicyDocument")?)
-            .map(|()| String::new()),
+            .map(done),
         "UpdateRole" => iam
             .update_role(
                 required(req, "RoleName")?,
                 parse_max(req)?,
                 req.get("Description"),
             )
-            .map(|()| String::new()),
+            .map(done),
         "AttachRolePolicy" => iam
             .attach_policy(required(req, "RoleName")?, required(req, "PolicyArn")?)
-            .map(|()| String::new()),
+            .map(done),
         "DetachRolePolicy" => iam
             .detach_policy(required(req, "RoleName")?, required(req, "PolicyArn")?)
-            .map(|()| String::new()),
+            .map(done),
         "ListAttachedRolePolicies" => {
             let role = iam.get_role(required(req, "RoleName")?)?;
-            let members: String = role
-                .attached_policies
-                .iter()
-                .map(|arn| {
-                    let name = arn.rsplit('/').next().unwrap_or(arn);
-                    format!(
-                        "<member><PolicyName>{}</PolicyName><PolicyArn>{}</PolicyArn></member>",
-                        xml_escape(name),
-                        xml_escape(arn)
-                    )
-                })
-                .collect();
-            Ok(format!(
-                "<IsTruncated>false</IsTruncated><AttachedPolicies>{members}</AttachedPolicies>"
-            ))
+            Ok(Some(Answer::AttachedPolicies(role.attached_policies)))
         }
         other => Err(IamError::InvalidAction(other.to_owned())),
     }
@@ -169,39 +152,77 @@ fn iso(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn provider_xml(p: &OidcProvider) -> String {
-    let members = |items: &[String]| {
-        items
-            .iter()
-            .map(|i| format!("<member>{}</member>", xml_escape(i)))
-            .collect::<String>()
-    };
-    format!(
-        "<ThumbprintList>{}</ThumbprintList><CreateDate>{}</CreateDate><ClientIDList>{}</ClientIDList><Url>{}</Url>",
-        members(&p.thumbprints),
-        iso(p.created),
-        members(&p.client_ids),
-        xml_escape(&p.url)
-    )
+impl Answer {
+    fn write(&self, w: &mut XmlWriter) {
+        match self {
+            Answer::ProviderArn(arn) => {
+                w.element("OpenIDConnectProviderArn", arn);
+            }
+            Answer::Provider(p) => write_provider(w, p),
+            Answer::Providers(providers) => {
+                w.open("OpenIDConnectProviderList");
+                for p in providers {
+                    w.open("member").element("Arn", &p.arn).close("member");
+                }
+                w.close("OpenIDConnectProviderList");
+            }
+            Answer::Role(role) => {
+                w.open("Role");
+                write_role(w, role);
+                w.close("Role");
+            }
+            Answer::Roles(roles) => {
+                w.element("IsTruncated", "false").open("Roles");
+                for role in roles {
+                    w.open("member");
+                    write_role(w, role);
+                    w.close("member");
+                }
+                w.close("Roles");
+            }
+            Answer::AttachedPolicies(arns) => {
+                w.element("IsTruncated", "false").open("AttachedPolicies");
+                for arn in arns {
+                    let name = arn.rsplit('/').next().unwrap_or(arn);
+                    w.open("member")
+                        .element("PolicyName", name)
+                        .element("PolicyArn", arn)
+                        .close("member");
+                }
+                w.close("AttachedPolicies");
+            }
+        }
+    }
 }
 
-fn role_xml(r: &Role) -> String {
+fn members(w: &mut XmlWriter, list: &str, items: &[String]) {
+    w.open(list);
+    for item in items {
+        w.element("member", item);
+    }
+    w.close(list);
+}
+
+fn write_provider(w: &mut XmlWriter, p: &OidcProvider) {
+    members(w, "ThumbprintList", &p.thumbprints);
+    w.element("CreateDate", &iso(p.created));
+    members(w, "ClientIDList", &p.client_ids);
+    w.element("Url", &p.url);
+}
+
+fn write_role(w: &mut XmlWriter, r: &Role) {
     // IAM returns the trust policy URL-encoded; the CLI decodes it.
     let policy = utf8_percent_encode(&r.trust_policy_json, NON_ALPHANUMERIC).to_string();
-    let description = r
-        .description
-        .as_deref()
-        .map(|d| format!("<Description>{}</Description>", xml_escape(d)))
-        .unwrap_or_default();
-    format!(
-        "<Path>{}</Path><AssumeRolePolicyDocument>{policy}</AssumeRolePolicyDocument><MaxSessionDuration>{}</MaxSessionDuration><RoleId>{}</RoleId><RoleName>{}</RoleName>{description}<Arn>{}</Arn><CreateDate>{}</CreateDate>",
-        xml_escape(&r.path),
-        r.max_session_duration,
-        r.role_id,
-        xml_escape(&r.name),
-        xml_escape(&r.arn),
-        iso(r.created)
-    )
+    w.element("Path", &r.path)
+        .element("AssumeRolePolicyDocument", &policy)
+        .element("MaxSessionDuration", &r.max_session_duration.to_string())
+        .element("RoleId", &r.role_id)
+        .element("RoleName", &r.name);
+    if let Some(d) = &r.description {
+        w.element("Description", d);
+    }
+    w.element("Arn", &r.arn)
+        .element("CreateDate", &iso(r.created));
 }
 
 #[cfg(test)]

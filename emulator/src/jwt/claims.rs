@@ -10,7 +10,9 @@ pub enum ClaimError {
     NotString { claim: String },
     #[error("claim \"aud\" must be a string or an array of strings")]
     BadAudience,
-    #[error("claim {claim:?} must be an integer number of seconds, got {found}")]
+    #[error(
+        "claim {claim:?} must be an integer number of seconds in the signed 64-bit range, got {found}"
+    )]
     NotIntegerDate { claim: String, found: String },
 }
 
@@ -56,8 +58,10 @@ impl UnverifiedToken {
         }
     }
 
-    /// A NumericDate claim (`exp`, `iat`, `nbf`): must be a JSON integer. `1.5`, `1e9`
-    /// and `"123"` are errors, matching AWS's "timestamps must be integers".
+    /// A NumericDate claim (`exp`, `iat`, `nbf`): must be a JSON integer that fits in an
+    /// `i64`. `1.5`, `1e9`, `"123"` and `18446744073709551615` are errors, matching AWS's
+    /// "timestamps must be integers"; callers compare with saturating arithmetic, since
+    /// `i64::MAX` is allowed.
     pub fn numeric_date(&self, name: &str) -> Result<Option<i64>, ClaimError> {
         let Some(value) = self.claims.get(name) else {
             return Ok(None);

@@ -44,6 +44,13 @@ pub enum ParseError {
     KidNotString,
     #[error("the JWT payload is not a JSON object")]
     ClaimsNotObject,
+    /// RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it
+    /// does not understand. We understand none (not even `b64`, RFC 7797), and a `crit`
+    /// that is empty or not a list is invalid in itself, so any `crit` is refused.
+    #[error(
+        "the JWT header has \"crit\": {0}; no critical header extension is supported (RFC 7515 section 4.1.11)"
+    )]
+    CriticalHeader(String),
 }
 
 /// The JOSE header. `kid` keeps absent (`None`) apart from empty (`Some("")`) so callers
@@ -103,6 +110,9 @@ pub fn parse(token: &str) -> Result<UnverifiedToken, ParseError> {
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => return Err(ParseError::KidNotString),
     };
+    if let Some(crit) = raw.get("crit") {
+        return Err(ParseError::CriticalHeader(crit.to_string()));
+    }
     let Value::Object(claims) = json(Part::Payload, &payload_bytes)? else {
         return Err(ParseError::ClaimsNotObject);
     };
@@ -172,6 +182,20 @@ mod tests {
             Some(parsed.signing_input()),
             t.rsplit_once('.').map(|(i, _)| i)
         );
+    }
+
+    #[test]
+    fn any_crit_header_is_refused() {
+        for crit in [r#"["exp"]"#, r#"["b64"]"#, "[]", r#""exp""#, "null"] {
+            let t = token(&format!(r#"{{"alg":"RS256","crit":{crit}}}"#), "{}");
+            assert_eq!(
+                parse(&t),
+                Err(ParseError::CriticalHeader(
+                    serde_json::from_str::<Value>(crit).unwrap().to_string()
+                )),
+                "{crit}"
+            );
+        }
     }
 
     #[test]

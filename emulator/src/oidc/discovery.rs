@@ -120,7 +120,7 @@ pub(crate) async fn discover(
             reason: e.to_string(),
         })?;
     for warning in &warnings {
-        tracing::warn!(iss, "{warning}");
+        tracing::warn!(iss, "{}", warning.escape_debug());
     }
     Ok(Discovered {
         keys,

@@ -178,7 +178,9 @@ impl JwksCache {
                 Ok(discovered)
             }
             Err(error) => {
-                tracing::warn!(iss, %error, "issuer key retrieval failed");
+                // Escaped: the error quotes fetched documents (e.g. their `jwks_uri`).
+                let shown = error.to_string();
+                tracing::warn!(iss, error = %shown.escape_debug(), "issuer key retrieval failed");
                 Err(error)
             }
         }

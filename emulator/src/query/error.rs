@@ -1,6 +1,7 @@
 use http::StatusCode;
 
-use super::response::{Format, xml_escape};
+use super::response::Format;
+use super::xml::XmlWriter;
 
 /// Who AWS blames for an error: the `<Type>` element of the envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,14 +59,18 @@ impl AwsError {
     /// e.g. `https://sts.amazonaws.com/doc/2011-06-15/`.
     pub fn render(&self, format: Format, namespace: &str, request_id: &str) -> String {
         match format {
-            Format::Xml => format!(
-                "<ErrorResponse xmlns=\"{ns}\">\n  <Error>\n    <Type>{fault}</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  </Error>\n  <RequestId>{rid}</RequestId>\n</ErrorResponse>\n",
-                ns = namespace,
-                fault = self.fault.as_str(),
-                code = xml_escape(&self.code),
-                message = xml_escape(&self.message),
-                rid = request_id,
-            ),
+            Format::Xml => {
+                let mut w = XmlWriter::indented();
+                w.open_ns("ErrorResponse", namespace)
+                    .open("Error")
+                    .element("Type", self.fault.as_str())
+                    .element("Code", &self.code)
+                    .element("Message", &self.message)
+                    .close("Error")
+                    .element("RequestId", request_id)
+                    .close("ErrorResponse");
+                w.finish()
+            }
             Format::Json => serde_json::json!({
                 "Error": {"Code": self.code, "Message": self.message, "Type": self.fault.as_str()},
                 "RequestId": request_id,

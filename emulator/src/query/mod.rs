@@ -5,7 +5,9 @@
 mod error;
 mod request;
 mod response;
+mod xml;
 
 pub use error::{AwsError, Fault};
 pub use request::{QueryParseError, QueryRequest};
-pub use response::{Format, new_request_id, xml_escape, xml_response};
+pub use response::{Format, new_request_id, xml_response};
+pub use xml::{REPLACEMENT, XmlWriter, xml_escape, xml_safe};

@@ -105,7 +105,8 @@ impl Sts {
         let now = self.clock.now();
         let valid = validate::validate(input, &self.iam, &self.keys, now.unix_timestamp()).await?;
         for warning in &valid.warnings {
-            tracing::warn!(target: "irsa_emulator::sts", "{warning}");
+            // Escaped: warnings quote fetched documents, which must not forge log lines.
+            tracing::warn!(target: "irsa_emulator::sts", "{}", warning.escape_debug());
         }
         let session = &input.role_session_name;
         let partition = crate::iam::parse_role_arn(&valid.role.arn)
@@ -260,7 +261,7 @@ impl Sts {
             }
             "AssumeRoleWithWebIdentity" => match AssumeRoleWithWebIdentityInput::from_query(req) {
                 Ok(input) => self.assume_role_with_web_identity(&input).await.map(|out| {
-                    tracing::info!(target: "irsa_emulator::sts", role = %out.assumed_role_arn, sub = %out.subject, "AssumeRoleWithWebIdentity allowed");
+                    tracing::info!(target: "irsa_emulator::sts", role = %out.assumed_role_arn, sub = ?out.subject, "AssumeRoleWithWebIdentity allowed");
                     out.render(format, &rid)
                 }),
                 Err(e) => Err(e),
@@ -283,7 +284,10 @@ impl Sts {
                     StsError::Signature(refusal) => Some(refusal.detail()),
                     other => other.detail().filter(|d| !d.is_empty()).map(str::to_owned),
                 };
-                tracing::info!(target: "irsa_emulator::sts", action = %req.action, code = e.code(), detail = detail.as_deref().unwrap_or(""), "{e}");
+                // Debug-escaped: the action, the message (it quotes `iss`) and the detail all
+                // carry request text, and a newline in them must not forge a log line.
+                let message = e.to_string();
+                tracing::info!(target: "irsa_emulator::sts", action = ?req.action, code = e.code(), detail = ?detail.as_deref().unwrap_or(""), "{}", message.escape_debug());
                 let mut response = AwsError::from(e).into_response(format, NAMESPACE, &rid);
                 // AWS's messages are terse on purpose; ours say why, for people. Clients
                 // ignore unknown headers. Never contains the token (details name claims only).

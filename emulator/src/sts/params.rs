@@ -70,21 +70,17 @@ impl AssumeRoleWithWebIdentityInput {
             None => null(&mut errors, "webIdentityToken"),
             Some(v) => length(&mut errors, "webIdentityToken", v, 4, 20000, true),
         }
-        let policy_arns: Vec<String> = req
-            .list("PolicyArns")
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let policy_arns_arn: Vec<String> = (1..=policy_arns.len().max(req.list_len("PolicyArns")))
-            .filter_map(|i| {
-                req.get(&format!("PolicyArns.member.{i}.arn"))
-                    .map(str::to_owned)
-            })
-            .collect();
-        let policy_arns = if policy_arns_arn.is_empty() {
-            policy_arns
+        // Either form of the list: `PolicyArns.member.N` or the service model's
+        // `PolicyArns.member.N.arn`, in index order. Only the entries present are visited:
+        // the index is the client's number and may be anything up to u64::MAX.
+        let policy_arns_arn = req.indexed_members("PolicyArns", ".arn");
+        let policy_arns: Vec<String> = if policy_arns_arn.is_empty() {
+            req.list("PolicyArns")
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
         } else {
-            policy_arns_arn
+            policy_arns_arn.into_iter().map(str::to_owned).collect()
         };
         if policy_arns.len() > 10 {
             errors.push(format!(
@@ -96,24 +92,9 @@ impl AssumeRoleWithWebIdentityInput {
         if let Some(p) = policy {
             length(&mut errors, "policy", p, 1, 2048, false);
         }
-        let duration = match req.get("DurationSeconds") {
-            None => None,
-            Some(v) => match v.parse::<i64>() {
-                Ok(d) if d < 900 => {
-                    errors.push(format!("Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"));
-                    None
-                }
-                Ok(d) if d > 43200 => {
-                    errors.push(format!("Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"));
-                    None
-                }
-                Ok(d) => u32::try_from(d).ok(),
-                Err(_) => {
-                    errors.push(format!("Value '{v}' at 'durationSeconds' failed to satisfy constraint: Member must be a number"));
-                    None
-                }
-            },
-        };
+        let duration = req
+            .get("DurationSeconds")
+            .and_then(|v| duration_seconds(&mut errors, v));
         if !errors.is_empty() {
             return Err(StsError::Validation(errors));
         }
@@ -135,20 +116,50 @@ impl AssumeRoleWithWebIdentityInput {
     }
 }
 
+/// DurationSeconds, 900..=43200. A whole number outside that range, however large or
+/// negative (even beyond 64 bits), fails the range constraint and is echoed as sent; text
+/// that is no whole number at all (`1e3`, `900.0`, `abc`, empty) "must be a number".
+fn duration_seconds(errors: &mut Vec<String>, v: &str) -> Option<u32> {
+    const MIN: i64 = 900;
+    const MAX: i64 = 43200;
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(format!(
+            "Value '{v}' at 'durationSeconds' failed to satisfy constraint: Member must be a number"
+        ));
+        return None;
+    }
+    // Beyond i64 the sign alone decides which bound fails.
+    let value = v.parse::<i64>().unwrap_or(if v.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    });
+    if value < MIN {
+        errors.push(format!("Value '{v}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to {MIN}"));
+        None
+    } else if value > MAX {
+        errors.push(format!("Value '{v}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {MAX}"));
+        None
+    } else {
+        u32::try_from(value).ok()
+    }
+}
+
 impl QueryRequest {
-    /// How many `name.member.N...` entries a structured list has.
-    fn list_len(&self, name: &str) -> usize {
+    /// The values of `name.member.N<suffix>` in index order, visiting only the parameters
+    /// present (an index that does not parse as a number is not a member).
+    fn indexed_members(&self, name: &str, suffix: &str) -> Vec<&str> {
         let prefix = format!("{name}.member.");
-        self.params()
-            .filter_map(|(k, _)| {
-                k.strip_prefix(&prefix)?
-                    .split('.')
-                    .next()?
-                    .parse::<usize>()
-                    .ok()
+        let mut members: Vec<(u128, &str)> = self
+            .params()
+            .filter_map(|(k, v)| {
+                let index = k.strip_prefix(&prefix)?.strip_suffix(suffix)?;
+                Some((index.parse().ok()?, v))
             })
-            .max()
-            .unwrap_or(0)
+            .collect();
+        members.sort_by_key(|(index, _)| *index);
+        members.into_iter().map(|(_, v)| v).collect()
     }
 }
 
@@ -237,6 +248,66 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.code(), "MalformedPolicyDocument");
+    }
+
+    fn duration_error(value: &str) -> String {
+        input(&[
+            ("RoleArn", ARN),
+            ("RoleSessionName", "s1"),
+            ("WebIdentityToken", "abcd"),
+            ("DurationSeconds", value),
+        ])
+        .unwrap_err()
+        .to_string()
+    }
+
+    #[test]
+    fn duration_seconds_at_any_magnitude_fails_the_right_constraint() {
+        for (value, constraint) in [
+            ("43201", "less than or equal to 43200"),
+            ("9223372036854775808", "less than or equal to 43200"),
+            (
+                "99999999999999999999999999999999",
+                "less than or equal to 43200",
+            ),
+            ("-1", "greater than or equal to 900"),
+            ("-9223372036854775809", "greater than or equal to 900"),
+        ] {
+            assert_eq!(
+                duration_error(value),
+                format!(
+                    "1 validation error detected: Value '{value}' at 'durationSeconds' failed to satisfy constraint: Member must have value {constraint}"
+                )
+            );
+        }
+        for value in ["1e3", "900.0", "abc", "", "-", "0x384", " 900"] {
+            assert_eq!(
+                duration_error(value),
+                format!(
+                    "1 validation error detected: Value '{value}' at 'durationSeconds' failed to satisfy constraint: Member must be a number"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn policy_arn_members_are_read_by_the_indexes_present() {
+        let ok = input(&[
+            ("RoleArn", ARN),
+            ("RoleSessionName", "s1"),
+            ("WebIdentityToken", "abcd"),
+            (
+                "PolicyArns.member.18446744073709551615.arn",
+                "arn:aws:iam::aws:policy/B",
+            ),
+            ("PolicyArns.member.2.arn", "arn:aws:iam::aws:policy/A"),
+            ("PolicyArns.member.x.arn", "arn:aws:iam::aws:policy/ignored"),
+        ])
+        .unwrap();
+        assert_eq!(
+            ok.policy_arns,
+            vec!["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"]
+        );
     }
 
     #[test]

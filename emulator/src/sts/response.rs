@@ -4,7 +4,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::NAMESPACE;
 use super::credentials::IssuedCredentials;
-use crate::query::{Format, xml_escape};
+use crate::query::{Format, XmlWriter};
 
 /// What AssumeRoleWithWebIdentity returns.
 #[derive(Debug, Clone)]
@@ -30,18 +30,30 @@ impl AssumeRoleWithWebIdentityOutput {
     pub fn render(&self, format: Format, request_id: &str) -> String {
         let c = &self.credentials;
         match format {
-            Format::Xml => format!(
-                "<AssumeRoleWithWebIdentityResponse xmlns=\"{NAMESPACE}\">\n  <AssumeRoleWithWebIdentityResult>\n    <SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken>\n    <Audience>{}</Audience>\n    <AssumedRoleUser>\n      <Arn>{}</Arn>\n      <AssumedRoleId>{}</AssumedRoleId>\n    </AssumedRoleUser>\n    <Credentials>\n      <SessionToken>{}</SessionToken>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <Expiration>{}</Expiration>\n      <AccessKeyId>{}</AccessKeyId>\n    </Credentials>\n    <Provider>{}</Provider>\n  </AssumeRoleWithWebIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleWithWebIdentityResponse>\n",
-                xml_escape(&self.subject),
-                xml_escape(&self.audience),
-                xml_escape(&self.assumed_role_arn),
-                xml_escape(&self.assumed_role_id),
-                xml_escape(&c.session_token),
-                xml_escape(&c.secret_access_key),
-                iso_seconds(c.expiration),
-                c.access_key_id,
-                xml_escape(&self.provider),
-            ),
+            Format::Xml => {
+                let mut w = XmlWriter::indented();
+                w.open_ns("AssumeRoleWithWebIdentityResponse", NAMESPACE)
+                    .open("AssumeRoleWithWebIdentityResult")
+                    .element("SubjectFromWebIdentityToken", &self.subject)
+                    .element("Audience", &self.audience)
+                    .open("AssumedRoleUser")
+                    .element("Arn", &self.assumed_role_arn)
+                    .element("AssumedRoleId", &self.assumed_role_id)
+                    .close("AssumedRoleUser")
+                    .open("Credentials")
+                    .element("SessionToken", &c.session_token)
+                    .element("SecretAccessKey", &c.secret_access_key)
+                    .element("Expiration", &iso_seconds(c.expiration))
+                    .element("AccessKeyId", &c.access_key_id)
+                    .close("Credentials")
+                    .element("Provider", &self.provider)
+                    .close("AssumeRoleWithWebIdentityResult")
+                    .open("ResponseMetadata")
+                    .element("RequestId", request_id)
+                    .close("ResponseMetadata")
+                    .close("AssumeRoleWithWebIdentityResponse");
+                w.finish()
+            }
             Format::Json => serde_json::json!({
                 "AssumeRoleWithWebIdentityResponse": {
                     "AssumeRoleWithWebIdentityResult": {
@@ -73,12 +85,20 @@ pub fn caller_identity(
     request_id: &str,
 ) -> String {
     match format {
-        Format::Xml => format!(
-            "<GetCallerIdentityResponse xmlns=\"{NAMESPACE}\">\n  <GetCallerIdentityResult>\n    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n",
-            xml_escape(arn),
-            xml_escape(user_id),
-            xml_escape(account)
-        ),
+        Format::Xml => {
+            let mut w = XmlWriter::indented();
+            w.open_ns("GetCallerIdentityResponse", NAMESPACE)
+                .open("GetCallerIdentityResult")
+                .element("Arn", arn)
+                .element("UserId", user_id)
+                .element("Account", account)
+                .close("GetCallerIdentityResult")
+                .open("ResponseMetadata")
+                .element("RequestId", request_id)
+                .close("ResponseMetadata")
+                .close("GetCallerIdentityResponse");
+            w.finish()
+        }
         Format::Json => serde_json::json!({
             "GetCallerIdentityResponse": {
                 "GetCallerIdentityResult": {"Arn": arn, "UserId": user_id, "Account": account},

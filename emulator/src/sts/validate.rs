@@ -147,14 +147,16 @@ fn check_times(token: &UnverifiedToken, now: i64) -> Result<(), StsError> {
         .numeric_date("exp")
         .map_err(claim_error)?
         .ok_or(StsError::MissingClaim("exp"))?;
-    if now >= exp + EXP_TOLERANCE_SECONDS {
+    // Saturating: `exp` comes from the token and may be anything up to i64::MAX (far
+    // future, not expired) or down to i64::MIN (expired).
+    if now >= exp.saturating_add(EXP_TOLERANCE_SECONDS) {
         return Err(StsError::ExpiredWebIdentity { now, exp });
     }
     // Not-before and issued-at must be integers too; a token from the future (beyond the
     // same tolerance) cannot be validated yet.
     for claim in ["nbf", "iat"] {
         if let Some(t) = token.numeric_date(claim).map_err(claim_error)?
-            && t > now + EXP_TOLERANCE_SECONDS
+            && t > now.saturating_add(EXP_TOLERANCE_SECONDS)
         {
             return Err(StsError::Unverifiable {
                 detail: format!("{claim} {t} is in the future (now {now})"),
@@ -237,5 +239,85 @@ fn authorize(
             "trust policy of {}: {}",
             role.arn, decision.reason
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn times(claims: Value, now: i64) -> Result<(), StsError> {
+        let token = format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        check_times(&jwt::parse(&token).unwrap(), now)
+    }
+
+    #[test]
+    fn exp_saturates_at_both_ends() {
+        assert_eq!(times(json!({"exp": i64::MAX}), NOW), Ok(()));
+        assert_eq!(
+            times(json!({"exp": i64::MAX}), i64::MAX),
+            Err(StsError::ExpiredWebIdentity {
+                now: i64::MAX,
+                exp: i64::MAX
+            })
+        );
+        assert_eq!(
+            times(json!({"exp": i64::MIN}), NOW),
+            Err(StsError::ExpiredWebIdentity {
+                now: NOW,
+                exp: i64::MIN
+            })
+        );
+        assert_eq!(
+            times(json!({"exp": -1}), NOW),
+            Err(StsError::ExpiredWebIdentity { now: NOW, exp: -1 })
+        );
+    }
+
+    #[test]
+    fn nbf_and_iat_at_the_extremes_never_overflow() {
+        for claim in ["nbf", "iat"] {
+            let far = json!({"exp": i64::MAX, claim: i64::MAX});
+            assert!(
+                matches!(times(far.clone(), NOW), Err(StsError::Unverifiable { .. })),
+                "{claim}"
+            );
+            // Near the end of time the tolerance saturates instead of wrapping.
+            assert_eq!(times(far, i64::MAX - 100), Ok(()), "{claim}");
+            assert_eq!(
+                times(json!({"exp": i64::MAX, claim: i64::MIN}), NOW),
+                Ok(()),
+                "{claim}"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_that_are_no_64_bit_integer_are_not_a_jwt() {
+        for exp in [
+            json!(1.5),
+            json!(1e10),
+            json!(u64::MAX),
+            json!(1e300),
+            json!("1700000000"),
+        ] {
+            assert!(
+                matches!(
+                    times(json!({"exp": exp}), NOW),
+                    Err(StsError::NotAJwt { .. })
+                ),
+                "{exp}"
+            );
+        }
     }
 }

@@ -74,6 +74,37 @@ impl Lab {
         lab
     }
 
+    /// Adds a role `any-subject` trusting every `sub` of the provider (audience still
+    /// checked), for tests whose tokens carry unusual subjects; returns its ARN.
+    pub fn allow_any_subject(&self) -> &'static str {
+        let trust = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{PROVIDER_KEY}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {format!("{PROVIDER_KEY}:aud"): "sts.amazonaws.com"}}
+            }]
+        });
+        self.emulator
+            .iam()
+            .create_role("any-subject", None, &trust.to_string(), None)
+            .unwrap();
+        "arn:aws:iam::111122223333:role/any-subject"
+    }
+
+    /// A token signed with the lab's key (kube-apiserver's header) after `edit` changed
+    /// the claims.
+    pub fn token_with(&self, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut claims = self.claims();
+        edit(&mut claims);
+        irsa_emulator::issuer::sign_raw(
+            &irsa_emulator::issuer::header_for(&self.key, KidMode::Sha256),
+            &claims,
+            &self.key,
+        )
+    }
+
     pub fn publish_discovery(&self, issuer: &str) {
         let doc = DiscoveryDocument::new(issuer, Some(&format!("{ISSUER}/keys.json")), &["RS256"]);
         let body = Bytes::from(serde_json::to_vec(&doc).unwrap());
@@ -166,25 +197,26 @@ pub fn bound_request() -> BoundTokenRequest {
     }
 }
 
-/// `(Code, Message)` of an AWS error envelope.
+/// Parses an answer with roxmltree, a parser independent of the quick-xml writer that made
+/// it, so a test fails when an answer is not well-formed XML 1.0.
+pub fn parse_xml(body: &str) -> roxmltree::Document<'_> {
+    roxmltree::Document::parse(body)
+        .unwrap_or_else(|e| panic!("the answer is not well-formed XML ({e}): {body:?}"))
+}
+
+/// The text of the first element named `tag` (any namespace), entities decoded; `None`
+/// when there is no such element. Panics when the body is not well-formed XML.
+pub fn xml_text(body: &str, tag: &str) -> Option<String> {
+    parse_xml(body)
+        .descendants()
+        .find(|n| n.has_tag_name(tag))
+        .map(|n| n.text().unwrap_or_default().to_owned())
+}
+
+/// `(Code, Message)` of an AWS error envelope (empty strings when absent).
 pub fn error_of(body: &str) -> (String, String) {
-    let between = |open: &str, close: &str| {
-        let start = body.find(open).map(|i| i + open.len()).unwrap_or(0);
-        let end = body[start..]
-            .find(close)
-            .map(|i| start + i)
-            .unwrap_or(start);
-        body[start..end].to_owned()
-    };
-    let unescape = |s: String| {
-        s.replace("&apos;", "'")
-            .replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
     (
-        between("<Code>", "</Code>"),
-        unescape(between("<Message>", "</Message>")),
+        xml_text(body, "Code").unwrap_or_default(),
+        xml_text(body, "Message").unwrap_or_default(),
     )
 }
