@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 use time::Duration;
 
-pub use credentials::{CredentialStore, IssuedCredentials};
+pub use credentials::{CredentialError, CredentialStore, IssuedCredentials};
 pub use errors::{KEY_RETRIEVAL_MESSAGE, NOT_A_JWT_MESSAGE, StsError, UNVERIFIABLE_MESSAGE};
 pub use params::AssumeRoleWithWebIdentityInput;
 pub use response::{AssumeRoleWithWebIdentityOutput, iso_seconds};
@@ -92,9 +92,13 @@ impl Sts {
             .unwrap_or_else(|| self.default_region.clone())
     }
 
-    /// Credentials this STS issued, by access key id.
-    pub fn issued(&self, access_key_id: &str) -> Option<IssuedCredentials> {
-        self.credentials.lookup(access_key_id)
+    /// Credentials this STS issued, from the access key id and session token a call carries.
+    pub fn issued(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+    ) -> Result<IssuedCredentials, CredentialError> {
+        self.credentials.lookup(access_key_id, session_token)
     }
 
     /// Exchanges a web-identity token for credentials, or says exactly why not.
@@ -118,7 +122,6 @@ impl Sts {
         let assumed_role_id = format!("{}:{session}", valid.role.role_id);
         let expiration = now + Duration::seconds(i64::from(valid.duration_seconds));
         let credentials = self.credentials.issue(
-            now,
             expiration,
             assumed_role_arn.clone(),
             assumed_role_id.clone(),
@@ -150,7 +153,20 @@ impl Sts {
         http: &HttpParts,
         auth: &SigV4Auth,
     ) -> Result<IssuedCredentials, Option<StsError>> {
-        let creds = self.credentials.lookup(&auth.access_key_id).ok_or(None)?;
+        let token = http
+            .headers
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| query_param(&http.uri, "X-Amz-Security-Token"));
+        let creds = match self.credentials.lookup(&auth.access_key_id, token) {
+            Ok(creds) => creds,
+            Err(CredentialError::NotIssued(_)) => return Err(None),
+            Err(e) => {
+                return Err(Some(StsError::InvalidClientTokenId {
+                    detail: e.to_string(),
+                }));
+            }
+        };
         sigv4::verify(
             &http.method,
             &http.uri,
@@ -164,16 +180,6 @@ impl Sts {
                 detail: e.to_string(),
             })
         })?;
-        let token = http
-            .headers
-            .get("x-amz-security-token")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| query_param(&http.uri, "X-Amz-Security-Token"));
-        if token != Some(creds.session_token.as_str()) {
-            return Err(Some(StsError::InvalidClientTokenId {
-                detail: "the session token does not belong to this access key".into(),
-            }));
-        }
         if self.clock.now() >= creds.expiration {
             return Err(Some(StsError::ExpiredSession));
         }
