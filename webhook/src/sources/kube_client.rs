@@ -120,6 +120,37 @@ fn is_ca_used_as_end_entity(error: &rustls::Error) -> bool {
     )
 }
 
+/// What a refusal means and how to fix it, for the log (the TLS error alone says little).
+pub fn explain(error: &rustls::Error) -> String {
+    let hint = match error {
+        e if is_ca_used_as_end_entity(e) => {
+            "it is a CA certificate (basicConstraints CA:TRUE, what plain `openssl req -x509` \
+             makes) that is not the kubeconfig's certificate-authority: put this very \
+             certificate in certificate-authority, or give the apiserver a certificate signed \
+             by the CA (one without CA:TRUE)"
+        }
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "it is not signed by the kubeconfig's certificate-authority: point \
+             certificate-authority at the CA that issued the apiserver's certificate"
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => {
+            "it does not list the server's address among its subject alternative names: \
+             connect by a name it lists, set tls-server-name in the kubeconfig, or reissue it \
+             with that name (openssl: -addext subjectAltName=IP:...,DNS:...)"
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. },
+        ) => "it is outside its validity period: renew it, or check this machine's clock",
+        _ => "see the TLS error",
+    };
+    format!("{error}: {hint}")
+}
+
 impl ServerCertVerifier for CaAsServerVerifier {
     fn verify_server_cert(
         &self,
@@ -129,7 +160,7 @@ impl ServerCertVerifier for CaAsServerVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
+        let verdict = match self.inner.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
@@ -142,14 +173,26 @@ impl ServerCertVerifier for CaAsServerVerifier {
             {
                 // Trusted as a root, in its validity period (checked before basic
                 // constraints); what remains is the name.
-                let cert = webpki::EndEntityCert::try_from(end_entity)
-                    .map_err(|_| CertificateError::BadEncoding)?;
-                cert.verify_is_valid_for_subject_name(server_name)
-                    .map_err(|_| CertificateError::NotValidForName)?;
-                Ok(ServerCertVerified::assertion())
+                webpki::EndEntityCert::try_from(end_entity)
+                    .map_err(|_| rustls::Error::from(CertificateError::BadEncoding))
+                    .and_then(|cert| {
+                        cert.verify_is_valid_for_subject_name(server_name)
+                            .map_err(|_| CertificateError::NotValidForName.into())
+                    })
+                    .map(|()| ServerCertVerified::assertion())
             }
             other => other,
+        };
+        if let Err(e) = &verdict {
+            // kube reports only `client error (Connect)`: say here what is wrong.
+            tracing::warn!(
+                target: "pod_identity_webhook::kube",
+                server = ?server_name,
+                "the apiserver's certificate was refused: {}",
+                explain(e)
+            );
         }
+        verdict
     }
 
     fn verify_tls12_signature(
