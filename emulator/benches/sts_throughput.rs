@@ -11,16 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use irsa_emulator::clock;
-use irsa_emulator::issuer::{
-    BoundTokenRequest, DiscoveryDocument, KeyAlgorithm, KidMode, ObjectRef, PrivateKey, jwks,
-    sign_bound_token,
-};
-use irsa_emulator::s3::Acl;
-use irsa_emulator::server::{Emulator, EmulatorConfig};
+use irsa_emulator::server::listen::{self, ListenerLimits};
 
-const ISSUER: &str = "https://s3.us-east-1.amazonaws.com/oidc-bench";
-const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/bench";
+#[path = "support/sts_world.rs"]
+mod sts_world;
+use sts_world::{emulator, form};
+
 const CONNECTIONS: usize = 8;
 
 struct Figures {
@@ -97,79 +93,6 @@ fn print(label: &str, f: &Figures, note: &str) {
     );
 }
 
-fn emulator() -> (Emulator, String) {
-    let emulator = Emulator::new(EmulatorConfig {
-        clock: clock::system(),
-        ..EmulatorConfig::default()
-    });
-    let key = PrivateKey::generate(KeyAlgorithm::Rsa2048);
-    let s3 = emulator.s3();
-    s3.create_bucket("oidc-bench", None).expect("bucket");
-    let doc = DiscoveryDocument::for_keys(
-        ISSUER,
-        Some(&format!("{ISSUER}/keys.json")),
-        &[key.public_key()],
-    );
-    s3.put_object(
-        "oidc-bench",
-        ".well-known/openid-configuration",
-        serde_json::to_vec(&doc).expect("json").into(),
-        None,
-        Acl::PublicRead,
-    )
-    .expect("put");
-    s3.put_object(
-        "oidc-bench",
-        "keys.json",
-        serde_json::to_vec(&jwks(&[key.public_key()], false))
-            .expect("json")
-            .into(),
-        None,
-        Acl::PublicRead,
-    )
-    .expect("put");
-    emulator
-        .iam()
-        .create_provider(ISSUER, &["sts.amazonaws.com".into()], &[])
-        .expect("provider");
-    let prefix = ISSUER.trim_start_matches("https://");
-    let trust = format!(
-        r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::111122223333:oidc-provider/{prefix}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"{prefix}:sub":"system:serviceaccount:default:app","{prefix}:aud":"sts.amazonaws.com"}}}}}}]}}"#
-    );
-    emulator
-        .iam()
-        .create_role("bench", None, &trust, None)
-        .expect("role");
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let request = BoundTokenRequest {
-        issuer: ISSUER.into(),
-        audiences: vec!["sts.amazonaws.com".into()],
-        namespace: "default".into(),
-        service_account: ObjectRef::new("app", "u1"),
-        pod: Some(ObjectRef::new("app-0", "u2")),
-        node: Some(ObjectRef::new("node-1", "u3")),
-        secret: None,
-        issued_at: now,
-        expiration_seconds: 86_400,
-        warn_after: None,
-        jti: Some("j".into()),
-    };
-    (emulator, sign_bound_token(&request, &key, KidMode::Sha256))
-}
-
-fn form(token: &str) -> Bytes {
-    Bytes::from(
-        serde_urlencoded::to_string([
-            ("Action", "AssumeRoleWithWebIdentity"),
-            ("Version", "2011-06-15"),
-            ("RoleArn", ROLE_ARN),
-            ("RoleSessionName", "bench"),
-            ("WebIdentityToken", token),
-        ])
-        .expect("form"),
-    )
-}
-
 struct Moto(Child);
 
 impl Drop for Moto {
@@ -226,7 +149,13 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let endpoint = format!("http://{}/", listener.local_addr().expect("addr"));
         let router = emulator.router();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        // The listener `irsa-lab serve` uses, with its default limits.
+        tokio::spawn(listen::serve(
+            listener,
+            router,
+            ListenerLimits::default(),
+            std::future::pending(),
+        ));
         let body = form(&token);
         let warm = load(&endpoint, body.clone(), 400).await;
         assert_eq!(warm.failures, 0, "the emulator must accept the bench token");

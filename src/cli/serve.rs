@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use irsa_emulator::server::listen::{self, ListenerLimits};
 use irsa_emulator::server::state::StateFile;
 use irsa_emulator::server::{Emulator, EmulatorConfig};
 
@@ -55,6 +56,25 @@ pub struct ServeArgs {
     /// (default: accept and log a warning; AWS's behaviour here is undocumented).
     #[arg(long)]
     strict_issuer_field: bool,
+    /// Close a connection whose client has not sent a complete request head within this
+    /// time (slow or idle clients, idle keep-alive connections).
+    #[arg(long, default_value = "10s", value_parser = positive_duration)]
+    header_read_timeout: Duration,
+    /// Fail a request whose body stops arriving for this long.
+    #[arg(long, default_value = "10s", value_parser = positive_duration)]
+    body_idle_timeout: Duration,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+}
+
+/// A humantime duration above zero (a zero timeout would close every connection at once).
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be above zero".to_owned()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -122,12 +142,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .and_then(|()| stdout.flush());
     }
 
-    axum::serve(listener, emulator.router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            eprintln!("stopping");
-        })
-        .await
-        .context("the server failed")?;
+    let limits = ListenerLimits {
+        header_read: args.header_read_timeout,
+        body_idle: args.body_idle_timeout,
+        max_connections: args.max_connections as usize,
+    };
+    listen::serve(listener, emulator.router(), limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping");
+    })
+    .await;
     Ok(())
 }

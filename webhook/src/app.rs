@@ -9,6 +9,7 @@ use crate::config::MutationConfig;
 use crate::flags::Flags;
 use crate::identity::{ConfigMapIdentities, ContainerCredentialsIdentities};
 use crate::identity_kube::LiveSources;
+use crate::server::limits::ConnectionLimits;
 use crate::server::metrics::Metrics;
 use crate::server::router::AppState;
 use crate::server::tls_options::TlsOptions;
@@ -66,6 +67,12 @@ pub async fn run_server(flags: &Flags) -> anyhow::Result<()> {
         tls,
         cert,
         drain: DRAIN,
+        limits: ConnectionLimits {
+            tls_handshake: flags.tls_handshake_timeout,
+            header_read: flags.header_read_timeout,
+            // Admission bodies arrive at once; a pause as long as a head's is already odd.
+            body_idle: flags.header_read_timeout,
+        },
     };
     crate::server::run(options, state, Some(client))
         .await

@@ -104,6 +104,14 @@ pub fn parse_go_duration(value: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// A duration above zero (a zero timeout would close every connection at once).
+fn parse_positive_go_duration(value: &str) -> Result<Duration, String> {
+    match parse_go_duration(value)? {
+        d if d.is_zero() => Err(format!("invalid duration {value:?}: must be above zero")),
+        d => Ok(d),
+    }
+}
+
 /// Inside a pod the apiserver must reach the webhook through its Service, so it listens on
 /// all interfaces there (as the reference does); anywhere else only on loopback.
 fn default_bind() -> IpAddr {
@@ -225,6 +233,13 @@ pub struct Flags {
     /// Informer resync period.
     #[arg(long, default_value = "60s", value_parser = parse_go_duration, global = true)]
     pub resync_period: Duration,
+    /// Close a connection whose TLS handshake is not complete within this time [ours].
+    #[arg(long, default_value = "10s", value_parser = parse_positive_go_duration, global = true)]
+    pub tls_handshake_timeout: Duration,
+    /// Close a connection whose client has not sent a complete request head within this
+    /// time, including idle keep-alive connections [ours].
+    #[arg(long, default_value = "10s", value_parser = parse_positive_go_duration, global = true)]
+    pub header_read_timeout: Duration,
     /// Enable debug endpoints.
     #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = parse_go_bool, action = ArgAction::Set, global = true)]
     pub enable_debugging_handlers: bool,

@@ -6,7 +6,7 @@
 //! - [`mutation`]: the pod patch (targeted adds, idempotent).
 //! - [`admission`]: AdmissionReview in and out, shared by `/mutate` and [`offline`].
 //! - [`server`], [`sources`], [`incluster`]: HTTPS, metrics, caches and watchers,
-//!   in-cluster certificates; [`app`]: server mode wiring.
+//!   in-cluster certificates; [`app`]: server mode wiring; [`logging`]: the log filter.
 
 pub mod admission;
 pub mod app;
@@ -15,6 +15,7 @@ pub mod flags;
 pub mod identity;
 pub mod identity_kube;
 pub mod incluster;
+pub mod logging;
 pub mod mutation;
 pub mod offline;
 pub mod server;

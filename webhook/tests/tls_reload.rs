@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use pod_identity_webhook::server::cert_reload::ReloadingCert;
+use pod_identity_webhook::server::limits::ConnectionLimits;
 use pod_identity_webhook::server::metrics::Metrics;
 use pod_identity_webhook::server::router::{AppState, ReviewReply, Reviewer, router};
 use pod_identity_webhook::server::serve::serve;
@@ -137,6 +138,7 @@ async fn certificate_swap_without_failed_requests() {
         router(state),
         shutdown.clone(),
         Duration::from_secs(2),
+        ConnectionLimits::default(),
     ));
 
     let mut roots = rustls::RootCertStore::empty();

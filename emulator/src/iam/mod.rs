@@ -8,8 +8,6 @@ mod query_api;
 mod store;
 mod trust_policy;
 
-pub(crate) use store::random_id;
-
 pub use arn::{RoleArn, parse_role_arn};
 pub use errors::IamError;
 pub use query_api::handle_query;

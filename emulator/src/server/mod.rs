@@ -2,11 +2,14 @@
 //! so it works as `AWS_ENDPOINT_URL` for every service at once.
 //!
 //! [`Emulator`] owns the services and their shared state; [`Emulator::router`] builds the
-//! axum router (tested with `oneshot`, no port needed); [`state`] loads a state file.
+//! axum router (tested with `oneshot`, no port needed); [`state`] loads a state file;
+//! [`listen::serve`] serves a router on a real listener with header-read, body and
+//! connection limits (every listener of the emulator uses it).
 
 mod classify;
 mod dispatch;
 mod emulator;
+pub mod listen;
 mod redact;
 pub mod state;
 

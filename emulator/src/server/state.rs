@@ -1,6 +1,7 @@
 //! The state file `irsa-lab serve --state FILE` preloads: account, OIDC providers, roles,
 //! buckets with their objects, and issuer mappings. YAML or JSON, camelCase keys, unknown
-//! keys rejected (a typo must not silently drop a role).
+//! keys rejected (a typo must not silently drop a role). It is only read: nothing the
+//! emulator issues (credentials, their sealing key) is written back or persisted.
 //!
 //! ```yaml
 //! accountId: "111122223333"

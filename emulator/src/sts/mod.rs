@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 use time::Duration;
 
-pub use credentials::{CredentialStore, IssuedCredentials};
+pub use credentials::{CredentialError, CredentialStore, IssuedCredentials};
 pub use errors::{KEY_RETRIEVAL_MESSAGE, NOT_A_JWT_MESSAGE, StsError, UNVERIFIABLE_MESSAGE};
 pub use params::AssumeRoleWithWebIdentityInput;
 pub use response::{AssumeRoleWithWebIdentityOutput, iso_seconds};
@@ -92,9 +92,13 @@ impl Sts {
             .unwrap_or_else(|| self.default_region.clone())
     }
 
-    /// Credentials this STS issued, by access key id.
-    pub fn issued(&self, access_key_id: &str) -> Option<IssuedCredentials> {
-        self.credentials.lookup(access_key_id)
+    /// Credentials this STS issued, from the access key id and session token a call carries.
+    pub fn issued(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+    ) -> Result<IssuedCredentials, CredentialError> {
+        self.credentials.lookup(access_key_id, session_token)
     }
 
     /// Exchanges a web-identity token for credentials, or says exactly why not.
@@ -119,7 +123,6 @@ impl Sts {
         let assumed_role_id = format!("{}:{session}", valid.role.role_id);
         let expiration = now + Duration::seconds(i64::from(valid.duration_seconds));
         let credentials = self.credentials.issue(
-            now,
             expiration,
             assumed_role_arn.clone(),
             assumed_role_id.clone(),
@@ -160,9 +163,9 @@ impl Sts {
     fn issued_for(
         &self,
         access_key_id: &str,
-        _session_token: Option<&str>,
+        session_token: Option<&str>,
     ) -> Option<IssuedCredentials> {
-        self.credentials.lookup(access_key_id)
+        self.credentials.lookup(access_key_id, session_token).ok()
     }
 
     /// `Ok(creds)`: issued and valid. `Err(None)`: not ours. `Err(Some(e))`: ours and bad.
@@ -173,9 +176,15 @@ impl Sts {
         service: SignedService,
     ) -> Result<IssuedCredentials, Option<StsError>> {
         let token = sigv4::session_token(&http.headers, &http.uri);
-        let creds = self
-            .issued_for(&auth.access_key_id, token.as_deref())
-            .ok_or(None)?;
+        let creds = match self.credentials.lookup(&auth.access_key_id, token.as_deref()) {
+            Ok(creds) => creds,
+            Err(CredentialError::NotIssued(_)) => return Err(None),
+            Err(e) => {
+                return Err(Some(StsError::InvalidClientTokenId {
+                    detail: e.to_string(),
+                }));
+            }
+        };
         let request = SignedRequest {
             method: &http.method,
             uri: &http.uri,
@@ -190,11 +199,6 @@ impl Sts {
             self.clock.now(),
         )
         .map_err(|refusal| Some(StsError::Signature(refusal)))?;
-        if token.as_deref() != Some(creds.session_token.as_str()) {
-            return Err(Some(StsError::InvalidClientTokenId {
-                detail: "the session token does not belong to this access key".into(),
-            }));
-        }
         if self.clock.now() >= creds.expiration {
             return Err(Some(StsError::ExpiredSession));
         }

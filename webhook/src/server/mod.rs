@@ -4,6 +4,7 @@
 //! [`run`] starts, waits for SIGTERM/Ctrl-C, and drains for [`DRAIN`].
 
 pub mod cert_reload;
+pub mod limits;
 pub mod metrics;
 pub mod router;
 pub mod serve;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::incluster;
 use cert_reload::{CertLoadError, ReloadingCert};
+use limits::ConnectionLimits;
 use router::AppState;
 use shutdown::Shutdown;
 use tls_options::TlsOptions;
@@ -67,6 +69,8 @@ pub struct ServerOptions {
     pub cert: CertSource,
     /// Drain period on shutdown.
     pub drain: Duration,
+    /// TLS-handshake, header-read and body time limits of every connection.
+    pub limits: ConnectionLimits,
 }
 
 impl ServerOptions {
@@ -79,6 +83,7 @@ impl ServerOptions {
             tls: TlsOptions::default(),
             cert: CertSource::Files { cert, key },
             drain: DRAIN,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -200,6 +205,7 @@ pub async fn start(
             router::router(state),
             shutdown.clone(),
             opts.drain,
+            opts.limits,
         )),
         tokio::spawn(serve::serve(
             metrics_listener,
@@ -207,6 +213,7 @@ pub async fn start(
             metrics_app,
             shutdown.clone(),
             opts.drain,
+            opts.limits,
         )),
     ];
     tracing::info!(%https_addr, %metrics_addr, "listening");

@@ -1,30 +1,37 @@
 //! Accept loops: HTTPS (rustls) for the admission router, plain HTTP for metrics.
 //!
 //! Connections are HTTP/1.1 with keep-alive (what the apiserver's webhook client uses).
-//! On shutdown the listener stops accepting, every connection finishes its in-flight
+//! Every connection is bounded in time ([`ConnectionLimits`]: TLS handshake, request head,
+//! request body), so slow or idle clients cannot hold it. On shutdown the listener stops accepting, every connection finishes its in-flight
 //! request and closes, and the drain is bounded by `drain` (10 s in production).
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
+use super::limits::{ConnectionLimits, IdleTimeoutBody};
 use super::shutdown::Shutdown;
 
 /// Serves `router` on `listener` until `shutdown`, then drains for at most `drain`.
-/// With `tls` the connections are TLS; without, plain HTTP.
+/// With `tls` the connections are TLS; without, plain HTTP. Each connection is bounded by
+/// `limits`.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     router: Router,
     shutdown: Shutdown,
     drain: Duration,
+    limits: ConnectionLimits,
 ) {
     let acceptor = tls.map(TlsAcceptor::from);
     let mut conns = JoinSet::new();
@@ -51,11 +58,20 @@ pub async fn serve(
         let stop = shutdown.wait();
         conns.spawn(async move {
             match acceptor {
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(tls) => serve_connection(TokioIo::new(tls), router, stop, peer).await,
-                    Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                },
-                None => serve_connection(TokioIo::new(tcp), router, stop, peer).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.tls_handshake, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => {
+                            serve_connection(TokioIo::new(tls), router, stop, peer, limits).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(
+                            %peer,
+                            timeout = ?limits.tls_handshake,
+                            "TLS handshake not completed in time, connection closed"
+                        ),
+                    }
+                }
+                None => serve_connection(TokioIo::new(tcp), router, stop, peer, limits).await,
             }
         });
     }
@@ -77,11 +93,22 @@ async fn serve_connection<I>(
     router: Router,
     stop: impl Future<Output = ()>,
     peer: SocketAddr,
+    limits: ConnectionLimits,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(router);
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+        let req = req.map(|body| Body::new(IdleTimeoutBody::new(body, limits.body_idle)));
+        let router = router.clone();
+        async move {
+            let Ok(response) = router.oneshot(req).await;
+            Ok::<_, Infallible>(response)
+        }
+    });
+    // The header-read timer needs hyper's timer; it also closes idle keep-alive connections.
     let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
         .keep_alive(true)
         .serve_connection(io, service);
     tokio::pin!(conn);

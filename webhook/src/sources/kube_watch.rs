@@ -72,7 +72,7 @@ pub async fn client(kubeconfig: &str, kube_api: &str) -> Result<kube::Client, Cl
             .parse()
             .map_err(|_| ClientError::KubeApi(kube_api.to_owned()))?;
     }
-    Ok(kube::Client::try_from(config)?)
+    Ok(super::kube_client::build(config)?)
 }
 
 fn sa_object(meta: kube::api::ObjectMeta) -> Option<SaObject> {

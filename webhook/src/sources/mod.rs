@@ -3,6 +3,7 @@
 
 pub mod cc_file;
 pub mod configmap;
+pub mod kube_client;
 pub mod kube_sources;
 pub mod kube_watch;
 pub mod rate_limit;
