@@ -16,7 +16,6 @@ use crate::flags::{Flags, MutateArgs, Output};
 use crate::identity::{
     ConfigMapIdentities, ContainerCredentialsIdentities, ServiceAccountInfo, StaticSources,
 };
-use crate::mutation::apply_patch;
 
 /// Bad input: the message names the file and the problem. Exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -77,18 +76,25 @@ fn expect_kind(path: &Path, doc: &Value, kind: &str) -> Result<(), InputError> {
 /// Runs the subcommand; returns what to print.
 pub async fn run(flags: &Flags, args: &MutateArgs) -> Result<String, InputError> {
     let cfg = MutationConfig::from_flags(flags);
-    let pod = read_document(&args.pod)?;
+    let mut pod = read_document(&args.pod)?;
     expect_kind(&args.pod, &pod, "Pod")?;
     if !pod["spec"].is_object() {
         return Err(input_error(&args.pod, "the pod has no spec"));
+    }
+    // The apiserver never admits a pod without metadata; a file may omit it.
+    if !pod["metadata"].is_object() {
+        pod["metadata"] = json!({});
     }
     let namespace = args
         .pod_namespace
         .clone()
         .or_else(|| pod["metadata"]["namespace"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "default".into());
+    // Exactly as /mutate reads it (`admission::review`): `spec.serviceAccountName`, else
+    // `default`; the deprecated `spec.serviceAccount` is ignored.
     let sa_name = pod["spec"]["serviceAccountName"]
         .as_str()
+        .filter(|n| !n.is_empty())
         .unwrap_or("default")
         .to_owned();
 
@@ -152,6 +158,7 @@ pub async fn run(flags: &Flags, args: &MutateArgs) -> Result<String, InputError>
             "resource": {"group": "", "version": "v1", "resource": "pods"},
             "namespace": namespace,
             "operation": "CREATE",
+            "userInfo": {"username": "pod-identity-webhook mutate"},
             "object": pod,
         }
     });
@@ -169,7 +176,8 @@ pub async fn run(flags: &Flags, args: &MutateArgs) -> Result<String, InputError>
         Output::Patch => serde_json::to_string_pretty(&outcome.patch),
         Output::Pod => {
             let mut mutated = body["request"]["object"].clone();
-            apply_patch(&mut mutated, &outcome.patch).map_err(|e| input_error(&args.pod, e))?;
+            json_patch::patch(&mut mutated, &outcome.patch)
+                .map_err(|e| input_error(&args.pod, e))?;
             serde_json::to_string_pretty(&mutated)
         }
     };

@@ -47,7 +47,9 @@ async fn post(app: &axum::Router, review: &Value) -> (StatusCode, Value) {
 fn review(version: &str, sa: &str) -> Value {
     json!({
         "apiVersion": version, "kind": "AdmissionReview",
-        "request": {"uid": "7f4e", "namespace": "default", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "CREATE",
+        "request": {"uid": "7f4e", "namespace": "default", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"}, "operation": "CREATE",
+            "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
             "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"serviceAccountName": sa, "containers": [{"name": "c", "image": "x"}]}}}
     })
 }
@@ -86,4 +88,40 @@ async fn mutate_returns_the_real_patch_for_v1_and_v1beta1() {
         text.contains("pod_identity_webhook_missing_sa_count 1"),
         "{text}"
     );
+}
+
+/// `/mutate` reads `spec.serviceAccountName` only (default `default`), like the reference;
+/// a pod naming its SA in the deprecated `spec.serviceAccount` runs as `default`.
+#[tokio::test]
+async fn the_deprecated_service_account_field_is_ignored() {
+    let (app, _) = app();
+    let mut legacy = review("admission.k8s.io/v1", "app");
+    let spec = &mut legacy["request"]["object"]["spec"];
+    spec.as_object_mut().unwrap().remove("serviceAccountName");
+    spec["serviceAccount"] = json!("app");
+    let (status, body) = post(&app, &legacy).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["response"]["allowed"], true);
+    // `default` has no role here, so nothing is injected although `app` has one.
+    assert!(body["response"].get("patch").is_none(), "{body}");
+}
+
+/// A review kube's types cannot read but with a uid (here without `userInfo`): allowed
+/// unchanged, in the version it came in, with the reason.
+#[tokio::test]
+async fn an_undecodable_review_with_a_uid_is_allowed_with_the_reason() {
+    let (app, _) = app();
+    let mut broken = review("admission.k8s.io/v1beta1", "app");
+    broken["request"]
+        .as_object_mut()
+        .unwrap()
+        .remove("userInfo");
+    let (status, body) = post(&app, &broken).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["apiVersion"], "admission.k8s.io/v1beta1");
+    assert_eq!(body["response"]["uid"], "7f4e");
+    assert_eq!(body["response"]["allowed"], true);
+    assert!(body["response"].get("patch").is_none());
+    let message = body["response"]["status"]["message"].as_str().unwrap();
+    assert!(message.contains("userInfo"), "{message}");
 }

@@ -215,3 +215,60 @@ async fn metrics_after_requests() {
     );
     assert!(t.contains("pod_identity_webhook_missing_sa_count 1"), "{t}");
 }
+
+/// 200 made-up methods once grew `/metrics` from 49 to 2,249 lines: one series per method.
+/// Unknown methods are folded into `verb="other"`, as unknown paths are into `path="other"`.
+#[tokio::test]
+async fn unknown_methods_are_folded_so_metrics_stay_bounded() {
+    let st = state(Arc::new(AtomicBool::new(true)));
+    let metrics = Arc::clone(&st.metrics);
+    let app = router(st);
+    let scrape = || async {
+        let resp = metrics_router(Arc::clone(&metrics))
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        text(resp).await
+    };
+    let send = |method: String, path: &'static str| {
+        let app = app.clone();
+        async move {
+            let req = Request::builder()
+                .method(method.as_str())
+                .uri(path)
+                .body(Body::empty())
+                .unwrap();
+            app.oneshot(req).await.unwrap().status()
+        }
+    };
+    assert_eq!(
+        send("XMETHOD".into(), "/mutate").await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    let baseline = scrape().await.lines().count();
+    for i in 0..200 {
+        let status = send(format!("M{i:03}X"), "/mutate").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let t = scrape().await;
+    assert_eq!(
+        t.lines().count(),
+        baseline,
+        "200 new methods added series:\n{t}"
+    );
+    assert!(!t.contains("M000X") && !t.contains("XMETHOD"), "{t}");
+    assert!(
+        t.contains(r#"http_request_count{code="405",path="/mutate",verb="other"} 201"#),
+        "{t}"
+    );
+    // Standard methods keep their own label.
+    assert_eq!(
+        send("DELETE".into(), "/mutate").await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert!(
+        scrape()
+            .await
+            .contains(r#"http_request_count{code="405",path="/mutate",verb="DELETE"} 1"#)
+    );
+}

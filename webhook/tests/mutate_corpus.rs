@@ -2,6 +2,10 @@
 //! checks concrete fields of the printed pod; then feeds the printed pod back in and
 //! requires it to come out unchanged (reinvocation adds nothing).
 //!
+//! One named test per case file (libtest-mimic, `harness = false`), so the first failure
+//! does not hide the rest and one case runs alone:
+//! `cargo test -p pod-identity-webhook --test mutate_corpus -- 01-plain-role`.
+//!
 //! A case file holds `args` (flags), `serviceAccount`, optional `configMap` (the
 //! `data.config` entries) and `ccConfig` (container-credentials file), the `pod`, and the
 //! expectations: `expect` (JSON pointer -> value), `absent` (pointers that must not exist),
@@ -10,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -39,7 +44,7 @@ fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
 }
 
 /// Runs `mutate --output pod` and returns the printed pod.
-fn mutate(dir: &Path, case: &Case, pod: &Value, name: &str) -> Value {
+fn mutate(dir: &Path, case: &Case, pod: &Value) -> Result<Value, Failed> {
     let mut command = Command::new(BIN);
     command
         .arg("mutate")
@@ -57,74 +62,72 @@ fn mutate(dir: &Path, case: &Case, pod: &Value, name: &str) -> Value {
     }
     if let Some(cc) = &case.cc_config {
         let path = dir.join("cc.json");
-        std::fs::write(&path, cc.to_string()).unwrap();
+        std::fs::write(&path, cc.to_string())?;
         command.arg(format!(
             "--watch-container-credentials-config={}",
             path.display()
         ));
     }
     command.args(&case.args);
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{name}: exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{name}: stdout is not JSON: {e}"))
+    let out = command.output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "exit {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(serde_json::from_slice(&out.stdout).map_err(|e| format!("stdout is not JSON: {e}"))?)
 }
 
-#[test]
-fn corpus() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pods");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 30, "the corpus has {} cases", files.len());
-    for file in files {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let case: Case = serde_norway::from_str(&std::fs::read_to_string(&file).unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(
-            !case.expect.is_empty() || !case.absent.is_empty(),
-            "{name}: a case must expect something"
-        );
-        let tmp = tempfile::tempdir().unwrap();
-        let out = mutate(tmp.path(), &case, &case.pod, &name);
-        for (pointer, expected) in &case.expect {
-            assert_eq!(
-                out.pointer(pointer),
-                Some(expected),
-                "{name}: {pointer}\n{}",
-                serde_json::to_string_pretty(&out).unwrap()
-            );
-        }
-        for pointer in &case.absent {
-            assert_eq!(
-                out.pointer(pointer),
-                None,
-                "{name}: {pointer} should be absent"
-            );
-        }
-        for (pointer, range) in &case.in_range {
-            let got = out
-                .pointer(pointer)
-                .and_then(Value::as_i64)
-                .unwrap_or_else(|| panic!("{name}: {pointer} missing"));
-            let (lo, hi) = (range[0].as_i64().unwrap(), range[1].as_i64().unwrap());
-            assert!(
-                (lo..=hi).contains(&got),
-                "{name}: {pointer} = {got} not in [{lo}, {hi}]"
-            );
-        }
-        // Everything the input had is still there, untouched, except what was added.
-        let again = mutate(tmp.path(), &case, &out, &name);
-        assert_eq!(again, out, "{name}: a second pass changed the pod");
+/// One case file: expectations on the printed pod, then a second pass that changes nothing.
+fn run_case(file: &Path) -> Result<(), Failed> {
+    let case: Case = serde_norway::from_str(&std::fs::read_to_string(file)?)?;
+    if case.expect.is_empty() && case.absent.is_empty() {
+        return Err("a case must expect something".into());
     }
+    let tmp = tempfile::tempdir()?;
+    let out = mutate(tmp.path(), &case, &case.pod)?;
+    let shown = || serde_json::to_string_pretty(&out).unwrap_or_default();
+    for (pointer, expected) in &case.expect {
+        if out.pointer(pointer) != Some(expected) {
+            return Err(format!(
+                "{pointer}: expected {expected}, got {:?}\n{}",
+                out.pointer(pointer),
+                shown()
+            )
+            .into());
+        }
+    }
+    for pointer in &case.absent {
+        if out.pointer(pointer).is_some() {
+            return Err(format!("{pointer} should be absent\n{}", shown()).into());
+        }
+    }
+    for (pointer, range) in &case.in_range {
+        let got = out
+            .pointer(pointer)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| format!("{pointer} missing"))?;
+        let (lo, hi) = (
+            range[0].as_i64().unwrap_or(i64::MIN),
+            range[1].as_i64().unwrap_or(i64::MAX),
+        );
+        if !(lo..=hi).contains(&got) {
+            return Err(format!("{pointer} = {got} not in [{lo}, {hi}]").into());
+        }
+    }
+    // Everything the input had is still there, untouched, except what was added.
+    let again = mutate(tmp.path(), &case, &out)?;
+    if again != out {
+        return Err(format!(
+            "a second pass changed the pod:\n{}",
+            serde_json::to_string_pretty(&again).unwrap_or_default()
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn run(args: &[&str]) -> (i32, String) {
@@ -135,7 +138,6 @@ fn run(args: &[&str]) -> (i32, String) {
     )
 }
 
-#[test]
 fn bad_input_names_the_file_and_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nope.yaml");
@@ -181,7 +183,6 @@ fn bad_input_names_the_file_and_exits_2() {
     );
 }
 
-#[test]
 fn default_output_is_the_json_patch() {
     let tmp = tempfile::tempdir().unwrap();
     let pod = tmp.path().join("pod.yaml");
@@ -207,4 +208,43 @@ fn default_output_is_the_json_patch() {
             .iter()
             .any(|op| op["path"] == "/spec/containers/0/env")
     );
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pods");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let count = files.len();
+    let mut trials: Vec<Trial> = files
+        .into_iter()
+        .map(|file| {
+            let name = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Trial::test(name, move || run_case(&file))
+        })
+        .collect();
+    trials.push(Trial::test("corpus_has_at_least_30_cases", move || {
+        if count >= 30 {
+            Ok(())
+        } else {
+            Err(format!("the corpus has {count} cases").into())
+        }
+    }));
+    // libtest-mimic reports a panicking test as failed, with the panic message.
+    trials.push(Trial::test("bad_input_names_the_file_and_exits_2", || {
+        bad_input_names_the_file_and_exits_2();
+        Ok(())
+    }));
+    trials.push(Trial::test("default_output_is_the_json_patch", || {
+        default_output_is_the_json_patch();
+        Ok(())
+    }));
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -28,6 +28,8 @@ pub enum Identity {
     },
     ContainerCredentials {
         audience: String,
+        /// SA annotation, else the flag: the reference applies it in this mode too.
+        regional_sts: bool,
         expiration: i64,
         /// True when the expiration is the flag's default (jitter applies).
         default_expiration: bool,
@@ -127,10 +129,21 @@ pub fn resolve(
         warnings,
     );
 
+    // The SA's own choice of regional STS (both ways); `None` falls back further.
+    let sa_regional_sts = |warnings: &mut Vec<String>| {
+        let value = sa_annotation("sts-regional-endpoints")?;
+        let parsed = go_bool(value);
+        if parsed.is_none() {
+            warnings.push(format!("ServiceAccount annotation sts-regional-endpoints {value:?} is not a boolean; using the flag"));
+        }
+        Some(parsed.unwrap_or(cfg.regional_sts))
+    };
+
     if container_credentials.contains(namespace, sa_name) {
         let explicit = pod_expiration.or(sa_expiration);
         return Identity::ContainerCredentials {
             audience: cfg.container_credentials.audience.clone(),
+            regional_sts: sa_regional_sts(warnings).unwrap_or(cfg.regional_sts),
             expiration: explicit.unwrap_or(cfg.token_expiration),
             default_expiration: explicit.is_none(),
         };
@@ -167,13 +180,11 @@ pub fn resolve(
         })
         .unwrap_or_else(|| cfg.audience.clone());
 
-    let regional_sts = match sa_annotation("sts-regional-endpoints") {
-        Some(value) => go_bool(value).unwrap_or_else(|| {
-            warnings.push(format!("ServiceAccount annotation sts-regional-endpoints {value:?} is not a boolean; using the flag"));
-            cfg.regional_sts
-        }),
-        None => configmap_entry.and_then(|e| e.use_regional_sts).unwrap_or(cfg.regional_sts),
-    };
+    let regional_sts = sa_regional_sts(warnings).unwrap_or_else(|| {
+        configmap_entry
+            .and_then(|e| e.use_regional_sts)
+            .unwrap_or(cfg.regional_sts)
+    });
 
     let expiration = pod_expiration
         .or(sa_expiration)
@@ -403,6 +414,7 @@ mod tests {
             id,
             Identity::ContainerCredentials {
                 audience: "pods.eks.amazonaws.com".into(),
+                regional_sts: false,
                 expiration: 86400,
                 default_expiration: true
             }
@@ -418,10 +430,31 @@ mod tests {
             id,
             Identity::ContainerCredentials {
                 audience: "pods.eks.amazonaws.com".into(),
+                regional_sts: false,
                 expiration: 7200,
                 default_expiration: false
             }
         );
+    }
+
+    #[test]
+    fn container_credentials_take_regional_sts_from_the_sa_else_the_flag() {
+        let cc = r#"{"identities":[{"namespace":"default","serviceAccount":"app"}]}"#;
+        let regional = |annotations: &[(&str, &str)], flag: bool| {
+            let cfg = MutationConfig {
+                regional_sts: flag,
+                ..MutationConfig::default()
+            };
+            match run(Some(&sa(annotations)), &[], "", cc, &cfg).0 {
+                Identity::ContainerCredentials { regional_sts, .. } => regional_sts,
+                other => panic!("expected container credentials, got {other:?}"),
+            }
+        };
+        assert!(regional(&[("sts-regional-endpoints", "true")], false));
+        assert!(!regional(&[("sts-regional-endpoints", "false")], true));
+        assert!(regional(&[], true));
+        assert!(!regional(&[], false));
+        assert!(regional(&[("sts-regional-endpoints", "maybe")], true));
     }
 
     #[test]

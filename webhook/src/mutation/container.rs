@@ -1,6 +1,8 @@
 //! One container's additions: env entries (all-or-nothing pairs, the reference's order)
 //! and the token mount.
 
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{AddOperation, PatchOperation};
 use serde_json::{Value, json};
 
 pub(super) struct ContainerPlan<'a> {
@@ -20,10 +22,10 @@ fn has_env(container: &Value, name: &str) -> bool {
 
 /// Add operations for the container at JSON pointer `base`.
 pub(super) fn plan_container(
-    base: &str,
+    base: &PointerBuf,
     container: &Value,
     plan: &ContainerPlan<'_>,
-) -> Vec<Value> {
+) -> Vec<PatchOperation> {
     let identity_present = plan.identity_names.iter().any(|n| has_env(container, n));
     let region_present =
         has_env(container, "AWS_REGION") || has_env(container, "AWS_DEFAULT_REGION");
@@ -61,16 +63,32 @@ pub(super) fn plan_container(
 
 /// Appends `items` to the container's `field` list: one `add` of the whole list when the
 /// field is absent, else one `add .../-` per item.
-fn append(field: &str, base: &str, container: &Value, items: Vec<Value>) -> Vec<Value> {
+fn append(
+    field: &str,
+    base: &PointerBuf,
+    container: &Value,
+    items: Vec<Value>,
+) -> Vec<PatchOperation> {
     if items.is_empty() {
         return Vec::new();
     }
+    let mut path = base.clone();
+    path.push_back(field);
     if container[field].is_array() {
+        path.push_back("-");
         items
             .into_iter()
-            .map(|item| json!({"op": "add", "path": format!("{base}/{field}/-"), "value": item}))
+            .map(|value| {
+                PatchOperation::Add(AddOperation {
+                    path: path.clone(),
+                    value,
+                })
+            })
             .collect()
     } else {
-        vec![json!({"op": "add", "path": format!("{base}/{field}"), "value": items})]
+        vec![PatchOperation::Add(AddOperation {
+            path,
+            value: Value::Array(items),
+        })]
     }
 }

@@ -8,12 +8,11 @@
 //! over a mutated pod adds nothing (`reinvocationPolicy: IfNeeded` is safe).
 
 mod container;
-mod patch;
 
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{AddOperation, Patch, PatchOperation};
 use rand::Rng;
 use serde_json::{Value, json};
-
-pub use patch::{PatchError, apply_patch, escape_pointer};
 
 use crate::config::{
     CC_JITTER_MIN, DEFAULT_TOKEN_EXPIRATION, MutationConfig, POD_IDENTITY_LABEL, TOKEN_VOLUME_NAME,
@@ -40,8 +39,19 @@ impl Mode {
 /// The patch for one pod.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutation {
-    pub patch: Vec<Value>,
+    pub patch: Patch,
     pub mode: Option<Mode>,
+}
+
+/// An RFC 6902 `add` at the pointer made of `tokens` (escaped by jsonptr).
+fn add<'t>(
+    tokens: impl IntoIterator<Item: Into<json_patch::jsonptr::Token<'t>>>,
+    value: Value,
+) -> PatchOperation {
+    PatchOperation::Add(AddOperation {
+        path: PointerBuf::from_tokens(tokens),
+        value,
+    })
 }
 
 /// What is injected, once the identity is known.
@@ -89,7 +99,7 @@ pub fn mutate_pod(
     let (injection, mode) = match identity {
         Identity::None => {
             return Mutation {
-                patch: Vec::new(),
+                patch: Patch::default(),
                 mode: None,
             };
         }
@@ -117,6 +127,7 @@ pub fn mutate_pod(
         ),
         Identity::ContainerCredentials {
             audience,
+            regional_sts,
             expiration,
             default_expiration,
         } => {
@@ -142,7 +153,7 @@ pub fn mutate_pod(
                     volume_name: &cc.volume_name,
                     mount_path: &cc.mount_path,
                     volume: projected_volume(&cc.volume_name, audience, expiration, &cc.token_path),
-                    regional_sts: cfg.regional_sts,
+                    regional_sts: *regional_sts,
                 },
                 Mode::ContainerCredentials,
             )
@@ -153,11 +164,20 @@ pub fn mutate_pod(
     if mode == Mode::ContainerCredentials {
         let labels = &pod["metadata"]["labels"];
         if !pod["metadata"].is_object() {
-            patch.push(json!({"op": "add", "path": "/metadata", "value": {"labels": {POD_IDENTITY_LABEL: "enabled"}}}));
+            patch.push(add(
+                ["metadata"],
+                json!({"labels": {POD_IDENTITY_LABEL: "enabled"}}),
+            ));
         } else if labels.is_null() {
-            patch.push(json!({"op": "add", "path": "/metadata/labels", "value": {POD_IDENTITY_LABEL: "enabled"}}));
+            patch.push(add(
+                ["metadata", "labels"],
+                json!({POD_IDENTITY_LABEL: "enabled"}),
+            ));
         } else if labels[POD_IDENTITY_LABEL].as_str() != Some("enabled") {
-            patch.push(json!({"op": "add", "path": format!("/metadata/labels/{}", escape_pointer(POD_IDENTITY_LABEL)), "value": "enabled"}));
+            patch.push(add(
+                ["metadata", "labels", POD_IDENTITY_LABEL],
+                json!("enabled"),
+            ));
         }
     }
 
@@ -169,9 +189,9 @@ pub fn mutate_pod(
     });
     if !has_volume {
         if volumes.as_array().is_none_or(|v| v.is_empty()) {
-            patch.push(json!({"op": "add", "path": "/spec/volumes", "value": [injection.volume]}));
+            patch.push(add(["spec", "volumes"], json!([injection.volume])));
         } else {
-            patch.push(json!({"op": "add", "path": "/spec/volumes/0", "value": injection.volume}));
+            patch.push(add(["spec", "volumes", "0"], injection.volume));
         }
     }
 
@@ -203,15 +223,12 @@ pub fn mutate_pod(
                 volume_name: injection.volume_name,
                 mount_path: injection.mount_path,
             };
-            patch.extend(plan_container(
-                &format!("/spec/{list}/{index}"),
-                container,
-                &plan,
-            ));
+            let base = PointerBuf::from_tokens(["spec", list, &index.to_string()]);
+            patch.extend(plan_container(&base, container, &plan));
         }
     }
     Mutation {
-        patch,
+        patch: Patch(patch),
         mode: Some(mode),
     }
 }

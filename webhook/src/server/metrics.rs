@@ -64,6 +64,17 @@ fn normalise_path(path: &str) -> &str {
     }
 }
 
+/// Methods outside RFC 9110's set (plus PATCH) are folded into `other`, like paths: any
+/// token is a valid HTTP method, so a client could otherwise mint one series per request.
+fn normalise_verb(verb: &str) -> &str {
+    match verb {
+        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "CONNECT" | "OPTIONS" | "TRACE" | "PATCH" => {
+            verb
+        }
+        _ => "other",
+    }
+}
+
 impl Metrics {
     /// A new, empty registry.
     pub fn new() -> Arc<Self> {
@@ -73,6 +84,7 @@ impl Metrics {
     /// Records one served HTTP request.
     pub fn observe_request(&self, verb: &str, path: &str, code: u16, elapsed: Duration) {
         let path = normalise_path(path);
+        let verb = normalise_verb(verb);
         get_or_insert(&self.requests, (verb.to_owned(), path.to_owned(), code))
             .fetch_add(1, Ordering::Relaxed);
         let h = get_or_insert(&self.latencies, (verb.to_owned(), path.to_owned()));

@@ -84,6 +84,12 @@ fn sa_object(meta: kube::api::ObjectMeta) -> Option<SaObject> {
 }
 
 /// Watches every ServiceAccount (metadata only) into `store`, forever, with backoff on errors.
+///
+/// Since kube 5 an `Api<PartialObjectMeta<K>>` sends `Accept:
+/// application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1` on its lists (and
+/// `as=PartialObjectMetadata` on watches), so the apiserver strips every SA to its metadata;
+/// `runtime::metadata_watcher` is deprecated in favour of exactly this.
+/// `tests/sa_metadata_watch.rs` checks the header against a stand-in apiserver.
 pub async fn watch_service_accounts(client: kube::Client, store: Arc<SaStore>) {
     let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(client);
     let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
