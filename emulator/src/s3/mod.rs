@@ -6,7 +6,7 @@
 //! without `--acl public-read`. Signed requests are allowed whatever the credentials.
 
 mod addressing;
-mod chunked;
+pub mod chunked;
 mod errors;
 mod handlers;
 mod store;
