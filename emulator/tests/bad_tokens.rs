@@ -14,12 +14,12 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
-use libtest_mimic::{Arguments, Trial};
 use irsa_emulator::issuer::{
     Jwk, JwkSet, KeyAlgorithm, KidMode, PrivateKey, header_for, jwks, sign_hs256, sign_raw,
 };
 use irsa_emulator::s3::Acl;
 use irsa_emulator::sts::{KEY_RETRIEVAL_MESSAGE, NOT_A_JWT_MESSAGE, UNVERIFIABLE_MESSAGE};
+use libtest_mimic::{Arguments, Trial};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use support::*;
@@ -193,7 +193,9 @@ fn main() {
         ("jwks_problems_are_retrieval_errors", || {
             Box::pin(jwks_problems_are_retrieval_errors())
         }),
-        ("role_and_parameter_errors", || Box::pin(role_and_parameter_errors())),
+        ("role_and_parameter_errors", || {
+            Box::pin(role_and_parameter_errors())
+        }),
         ("random_mutations_are_never_accepted", || {
             Box::pin(random_mutations_are_never_accepted())
         }),

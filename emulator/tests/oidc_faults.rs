@@ -344,7 +344,10 @@ async fn slow_issuer_times_out() {
 
 #[test]
 fn fetch_timeout_defaults_to_aws_five_seconds() {
-    assert_eq!(OidcSettings::default().fetch_timeout, Duration::from_secs(5));
+    assert_eq!(
+        OidcSettings::default().fetch_timeout,
+        Duration::from_secs(5)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

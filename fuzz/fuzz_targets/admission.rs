@@ -37,3 +37,5 @@ fuzz_target!(|data: &[u8]| {
         serde_json::to_vec(&outcome.response).expect("the answer serialises");
     }
 });
+
+irsa_lab_fuzz::json_number_mutator!();

@@ -63,3 +63,5 @@ fn validate_resigned(lab: &Lab, text: &str) {
     };
     let _ = runtime().block_on(lab.emulator.sts().assume_role_with_web_identity(&input));
 }
+
+irsa_lab_fuzz::json_number_mutator!();

@@ -17,7 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(request_line) = std::str::from_utf8(request_line) else {
         return;
     };
-    let (method, target) = request_line.split_once(' ').unwrap_or(("GET", request_line));
+    let (method, target) = request_line
+        .split_once(' ')
+        .unwrap_or(("GET", request_line));
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
         return;
     };

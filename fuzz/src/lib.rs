@@ -163,3 +163,90 @@ pub fn assert_not_internal_error(status: http::StatusCode, body: &[u8]) {
         String::from_utf8_lossy(body)
     );
 }
+
+/// Integers where arithmetic on untrusted numbers breaks (overflow one step away, the
+/// edges of i64/u64/u32, f64's exact-integer limit), for [`with_boundary_number`].
+const BOUNDARIES: &[&str] = &[
+    "9223372036854775807",
+    "9223372036854775806",
+    "9223372036854775507",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "4294967295",
+    "4294967296",
+    "2147483648",
+    "9007199254740993",
+    "-1",
+    "0",
+    "1e300",
+];
+
+/// A structure-aware mutation for JSON inputs: one number (or all-digit string) of the
+/// document, or of one of its lines, set to a [`BOUNDARIES`] value picked by `seed`.
+/// libFuzzer's own mutations keep a decimal's digit count, so they rarely reach these.
+/// `None` when `data` holds no JSON with a number in it.
+pub fn with_boundary_number(data: &[u8], seed: u32) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut docs: Vec<Option<serde_json::Value>> = match serde_json::from_str(text) {
+        Ok(doc) => vec![Some(doc)],
+        Err(_) => text
+            .split('\n')
+            .map(|l| serde_json::from_str(l).ok())
+            .collect(),
+    };
+    let mut slots = Vec::new();
+    for doc in docs.iter_mut().flatten() {
+        collect_numbers(doc, &mut slots);
+    }
+    if slots.is_empty() {
+        return None;
+    }
+    let slot = slots.swap_remove(seed as usize % slots.len());
+    let value = BOUNDARIES[(seed as usize / 7) % BOUNDARIES.len()];
+    *slot = if slot.is_string() {
+        serde_json::Value::String(value.to_owned())
+    } else {
+        serde_json::from_str(value).unwrap_or(serde_json::Value::Null)
+    };
+    let lines: Vec<String> = docs
+        .iter()
+        .zip(text.split('\n'))
+        .map(|(doc, line)| match doc {
+            Some(doc) => doc.to_string(),
+            None => line.to_owned(),
+        })
+        .collect();
+    Some(lines.join("\n").into_bytes())
+}
+
+fn collect_numbers<'a>(value: &'a mut serde_json::Value, out: &mut Vec<&'a mut serde_json::Value>) {
+    match value {
+        serde_json::Value::Number(_) => out.push(value),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            out.push(value)
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| collect_numbers(v, out)),
+        serde_json::Value::Object(members) => {
+            members.values_mut().for_each(|v| collect_numbers(v, out))
+        }
+        _ => {}
+    }
+}
+
+/// The custom mutator of the JSON targets: one time in four a boundary number, otherwise
+/// libFuzzer's own mutations.
+#[macro_export]
+macro_rules! json_number_mutator {
+    () => {
+        libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+            if seed % 4 == 0
+                && let Some(mutated) = $crate::with_boundary_number(&data[..size], seed / 4)
+                && mutated.len() <= max_size
+            {
+                data[..mutated.len()].copy_from_slice(&mutated);
+                return mutated.len();
+            }
+            libfuzzer_sys::fuzzer_mutate(data, size, max_size)
+        });
+    };
+}
