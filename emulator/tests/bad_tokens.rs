@@ -1,7 +1,15 @@
 //! A corpus of malformed and forged web-identity tokens, each answered with AWS's exact
 //! code and message through the emulator's HTTP endpoint. No forgery is ever accepted.
+//!
+//! Every corpus case is its own named test (`harness = false`, libtest-mimic), so one
+//! failure names its case and one case runs alone:
+//! `cargo test -p irsa-emulator --test bad_tokens -- --exact alg-none-empty-signature`.
 
 mod support;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +19,7 @@ use irsa_emulator::issuer::{
 };
 use irsa_emulator::s3::Acl;
 use irsa_emulator::sts::{KEY_RETRIEVAL_MESSAGE, NOT_A_JWT_MESSAGE, UNVERIFIABLE_MESSAGE};
+use libtest_mimic::{Arguments, Trial};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use support::*;
@@ -70,10 +79,22 @@ async fn check(lab: &Lab, name: &str, token: &str, expect: Expect) {
     }
 }
 
-/// Cases that need nothing but a token against the standard lab.
-#[tokio::test]
-async fn corpus() {
-    let lab = Lab::new();
+/// A test name from a case's description: lower case, words joined by `-`.
+fn slug(description: &str) -> String {
+    let mut out = String::new();
+    for c in description.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// Cases that need nothing but a token against the standard lab: (description, token,
+/// expected answer).
+fn corpus(lab: &Lab) -> Vec<(&'static str, String, Expect)> {
     let attacker = PrivateKey::generate(KeyAlgorithm::Rsa2048);
     let good = lab.token();
     let (signing_input, signature) = good.rsplit_once('.').unwrap();
@@ -96,24 +117,24 @@ async fn corpus() {
         ("stripped signature", format!("{signing_input}."), invalid(NOT_A_JWT_MESSAGE)),
         ("tampered payload", replace_part(&good, 1, &b64(&other_claims)), invalid(UNVERIFIABLE_MESSAGE)),
         ("tampered signature", format!("{signing_input}.{tampered_sig}"), invalid(UNVERIFIABLE_MESSAGE)),
-        ("signed by another key under the real kid", sign_raw(&header(&lab), &lab.claims(), &attacker), invalid(UNVERIFIABLE_MESSAGE)),
+        ("signed by another key under the real kid", sign_raw(&header(lab), &lab.claims(), &attacker), invalid(UNVERIFIABLE_MESSAGE)),
         ("unknown kid", sign_raw(&json!({"alg":"RS256","kid":"not-published"}), &lab.claims(), &lab.key), invalid(KEY_RETRIEVAL_MESSAGE)),
         ("no kid and no \"\" key in the JWKS", sign_raw(&json!({"alg":"RS256"}), &lab.claims(), &lab.key), invalid(KEY_RETRIEVAL_MESSAGE)),
         ("empty kid and no \"\" key in the JWKS", sign_raw(&json!({"alg":"RS256","kid":""}), &lab.claims(), &lab.key), invalid(KEY_RETRIEVAL_MESSAGE)),
-        ("expired 6 minutes ago", with_claim(&lab, "exp", json!(expired_at)), Expect::Err(400, "ExpiredTokenException", format!("Token expired: current date/time {NOW} must be before the expiration date/time {expired_at}"))),
-        ("expired 4 minutes ago (within tolerance)", with_claim(&lab, "exp", now_plus(-240)), Expect::Ok),
-        ("non-integer exp", with_claim(&lab, "exp", json!(1_700_086_400.5)), invalid(NOT_A_JWT_MESSAGE)),
-        ("string exp", with_claim(&lab, "exp", json!("1700086400")), invalid(NOT_A_JWT_MESSAGE)),
-        ("missing exp", without_claim(&lab, "exp"), invalid("Missing a required claim: exp")),
-        ("missing aud", without_claim(&lab, "aud"), invalid("Missing a required claim: aud")),
-        ("missing sub", without_claim(&lab, "sub"), invalid("Missing a required claim: sub")),
-        ("aud array without a match", with_claim(&lab, "aud", json!(["https://kubernetes.default.svc", "vault"])), invalid("Incorrect token audience")),
-        ("aud array with a match", with_claim(&lab, "aud", json!(["https://kubernetes.default.svc", "sts.amazonaws.com"])), Expect::Ok),
-        ("aud as a plain string", with_claim(&lab, "aud", json!("sts.amazonaws.com")), Expect::Ok),
-        ("azp not among the client ids", with_claim(&lab, "azp", json!("someone-else")), invalid("Incorrect token audience")),
-        ("issuer with an extra trailing slash", with_claim(&lab, "iss", json!(format!("{ISSUER}/"))), invalid(&format!("No OpenIDConnect provider found in your account for {ISSUER}/"))),
-        ("issuer over http", with_claim(&lab, "iss", json!(ISSUER.replace("https", "http"))), invalid(&format!("No OpenIDConnect provider found in your account for {}", ISSUER.replace("https", "http")))),
-        ("legacy secret-based token issuer", with_claim(&lab, "iss", json!("kubernetes/serviceaccount")), invalid("No OpenIDConnect provider found in your account for kubernetes/serviceaccount")),
+        ("expired 6 minutes ago", with_claim(lab, "exp", json!(expired_at)), Expect::Err(400, "ExpiredTokenException", format!("Token expired: current date/time {NOW} must be before the expiration date/time {expired_at}"))),
+        ("expired 4 minutes ago (within tolerance)", with_claim(lab, "exp", now_plus(-240)), Expect::Ok),
+        ("non-integer exp", with_claim(lab, "exp", json!(1_700_086_400.5)), invalid(NOT_A_JWT_MESSAGE)),
+        ("string exp", with_claim(lab, "exp", json!("1700086400")), invalid(NOT_A_JWT_MESSAGE)),
+        ("missing exp", without_claim(lab, "exp"), invalid("Missing a required claim: exp")),
+        ("missing aud", without_claim(lab, "aud"), invalid("Missing a required claim: aud")),
+        ("missing sub", without_claim(lab, "sub"), invalid("Missing a required claim: sub")),
+        ("aud array without a match", with_claim(lab, "aud", json!(["https://kubernetes.default.svc", "vault"])), invalid("Incorrect token audience")),
+        ("aud array with a match", with_claim(lab, "aud", json!(["https://kubernetes.default.svc", "sts.amazonaws.com"])), Expect::Ok),
+        ("aud as a plain string", with_claim(lab, "aud", json!("sts.amazonaws.com")), Expect::Ok),
+        ("azp not among the client ids", with_claim(lab, "azp", json!("someone-else")), invalid("Incorrect token audience")),
+        ("issuer with an extra trailing slash", with_claim(lab, "iss", json!(format!("{ISSUER}/"))), invalid(&format!("No OpenIDConnect provider found in your account for {ISSUER}/"))),
+        ("issuer over http", with_claim(lab, "iss", json!(ISSUER.replace("https", "http"))), invalid(&format!("No OpenIDConnect provider found in your account for {}", ISSUER.replace("https", "http")))),
+        ("legacy secret-based token issuer", with_claim(lab, "iss", json!("kubernetes/serviceaccount")), invalid("No OpenIDConnect provider found in your account for kubernetes/serviceaccount")),
         ("jku pointing at the attacker's keys", sign_raw(&json!({"alg":"RS256","kid":attacker.public_key().kid(),"jku":"https://attacker.example/keys.json"}), &lab.claims(), &attacker), invalid(KEY_RETRIEVAL_MESSAGE)),
         ("x5u pointing at the attacker's certificate", sign_raw(&json!({"alg":"RS256","kid":attacker.public_key().kid(),"x5u":"https://attacker.example/cert.pem"}), &lab.claims(), &attacker), invalid(KEY_RETRIEVAL_MESSAGE)),
         ("embedded jwk of the attacker under the real kid", sign_raw(&json!({"alg":"RS256","kid":real_kid,"jwk":attacker.public_key().to_jwk()}), &lab.claims(), &attacker), invalid(UNVERIFIABLE_MESSAGE)),
@@ -127,21 +148,68 @@ async fn corpus() {
         ("ES256 token against the RSA key's kid", sign_raw(&json!({"alg":"ES256","kid":real_kid}), &lab.claims(), &es), invalid(UNVERIFIABLE_MESSAGE)),
         ("PS256 under the real kid", format!("{}.{}.{}", b64(&json!({"alg":"PS256","kid":real_kid})), b64(&lab.claims()), signature), invalid(UNVERIFIABLE_MESSAGE)),
         ("RS512 signed by the real key (a valid algorithm the JWK does not name)", sign_raw(&json!({"alg":"RS512","kid":real_kid}), &lab.claims(), &lab.key), invalid(UNVERIFIABLE_MESSAGE)),
-        ("not valid before an hour from now", with_claim(&lab, "nbf", now_plus(3600)), invalid(UNVERIFIABLE_MESSAGE)),
-        ("roles claim pinning another role", with_claim(&lab, "https://aws.amazon.com/roles", json!(["arn:aws:iam::111122223333:role/admin"])), Expect::Err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity".into())),
-        ("roles claim pinning this role", with_claim(&lab, "https://aws.amazon.com/roles", json!(ROLE_ARN)), Expect::Ok),
-        ("another service account (trust policy sub)", with_claim(&lab, "sub", json!("system:serviceaccount:default:other")), Expect::Err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity".into())),
-        ("session tags without sts:TagSession", with_claim(&lab, "https://aws.amazon.com/tags", json!({"principal_tags": {"team": ["a"]}})), Expect::Err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity".into())),
+        ("not valid before an hour from now", with_claim(lab, "nbf", now_plus(3600)), invalid(UNVERIFIABLE_MESSAGE)),
+        ("roles claim pinning another role", with_claim(lab, "https://aws.amazon.com/roles", json!(["arn:aws:iam::111122223333:role/admin"])), Expect::Err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity".into())),
+        ("roles claim pinning this role", with_claim(lab, "https://aws.amazon.com/roles", json!(ROLE_ARN)), Expect::Ok),
+        ("another service account (trust policy sub)", with_claim(lab, "sub", json!("system:serviceaccount:default:other")), Expect::Err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity".into())),
+        ("session tags without sts:TagSession", with_claim(lab, "https://aws.amazon.com/tags", json!({"principal_tags": {"team": ["a"]}})), Expect::Err(403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity".into())),
         ("under 4 characters", "a.b".into(), Expect::Err(400, "ValidationError", "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4".into())),
-        ("over 20000 characters", with_claim(&lab, "pad", json!("x".repeat(20_000))), Expect::Err(400, "ValidationError", "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000".into())),
+        ("over 20000 characters", with_claim(lab, "pad", json!("x".repeat(20_000))), Expect::Err(400, "ValidationError", "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000".into())),
     ];
-    assert!(cases.len() >= 30);
-    for (name, token, expect) in cases {
-        check(&lab, name, &token, expect).await;
-    }
+    cases
 }
 
-#[tokio::test]
+/// A test that sets up its own lab and checks a sequence of answers.
+type Scenario = fn() -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn main() {
+    let args = Arguments::from_args();
+    let runtime = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime"),
+    );
+    // One lab for the whole corpus, as a real STS serves every caller from one cache.
+    let lab = Arc::new(Lab::new());
+    let cases = corpus(&lab);
+    assert!(cases.len() >= 30, "the corpus lost cases");
+    let mut trials = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for (description, token, expect) in cases {
+        let name = slug(description);
+        assert!(names.insert(name.clone()), "two cases are named {name}");
+        let (lab, runtime) = (lab.clone(), runtime.clone());
+        trials.push(Trial::test(name, move || {
+            runtime.block_on(check(&lab, description, &token, expect));
+            Ok(())
+        }));
+    }
+    let scenarios: [(&str, Scenario); 4] = [
+        ("pre_116_tokens_need_an_empty_kid_key", || {
+            Box::pin(pre_116_tokens_need_an_empty_kid_key())
+        }),
+        ("jwks_problems_are_retrieval_errors", || {
+            Box::pin(jwks_problems_are_retrieval_errors())
+        }),
+        ("role_and_parameter_errors", || {
+            Box::pin(role_and_parameter_errors())
+        }),
+        ("random_mutations_are_never_accepted", || {
+            Box::pin(random_mutations_are_never_accepted())
+        }),
+    ];
+    for (name, scenario) in scenarios {
+        let runtime = runtime.clone();
+        trials.push(Trial::test(name, move || {
+            runtime.block_on(scenario());
+            Ok(())
+        }));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
 async fn pre_116_tokens_need_an_empty_kid_key() {
     let lab = Lab::new();
     let no_kid = sign_raw(
@@ -189,7 +257,6 @@ async fn pre_116_tokens_need_an_empty_kid_key() {
     .await;
 }
 
-#[tokio::test]
 async fn jwks_problems_are_retrieval_errors() {
     let lab = Lab::new();
     lab.publish_jwks(&jwks(&[lab.key.public_key()], false), Acl::Private);
@@ -231,7 +298,6 @@ async fn jwks_problems_are_retrieval_errors() {
     .await;
 }
 
-#[tokio::test]
 async fn role_and_parameter_errors() {
     let lab = Lab::new();
     let token = lab.token();
@@ -284,7 +350,6 @@ async fn role_and_parameter_errors() {
     );
 }
 
-#[tokio::test]
 async fn random_mutations_are_never_accepted() {
     let lab = Lab::new();
     let good = lab.token();

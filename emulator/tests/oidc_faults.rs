@@ -42,14 +42,24 @@ fn jwks() -> serde_json::Value {
     json!({"keys": [{"use": "sig", "kty": "RSA", "kid": "k1", "alg": "RS256", "n": "AQAB", "e": "AQAB"}]})
 }
 
+/// The fetch timeout of the timeout tests: short, so they wait a fraction of a second
+/// instead of AWS's 5 s (whose default is checked on its own).
+const SHORT_FETCH_TIMEOUT: Duration = Duration::from_millis(300);
+/// How late the slow issuer answers: well past [`SHORT_FETCH_TIMEOUT`]; never waited for.
+const SLOW_ISSUER_DELAY: Duration = Duration::from_secs(30);
+
 /// A cache whose issuer host is mapped onto `target` (the server's base URL).
 fn cache_for(target: &str, ca_pem: Option<&str>) -> JwksCache {
+    cache_with(target, ca_pem, OidcSettings::default())
+}
+
+fn cache_with(target: &str, ca_pem: Option<&str>, settings: OidcSettings) -> JwksCache {
     let mut routes = IssuerRoutes::new();
     routes
         .add_mapping("https://oidc.example.com", target, ca_pem)
         .unwrap();
     JwksCache::new(
-        OidcSettings::default(),
+        settings,
         routes,
         Arc::new(NoS3),
         Arc::new(ManualClock::at_unix(1_700_000_000)),
@@ -314,18 +324,30 @@ async fn slow_issuer_times_out() {
         DISCOVERY_PATH,
         ResponseTemplate::new(200)
             .set_body_json(discovery())
-            .set_delay(Duration::from_secs(6)),
+            .set_delay(SLOW_ISSUER_DELAY),
     )
     .await;
-    let cache = cache_for(&server.uri(), None);
+    let settings = OidcSettings {
+        fetch_timeout: SHORT_FETCH_TIMEOUT,
+        ..OidcSettings::default()
+    };
+    let cache = cache_with(&server.uri(), None, settings);
     let outcome = tokio::time::timeout(Duration::from_secs(15), cache.key_for(ISS, "k1")).await;
     match outcome {
         Ok(Err(KeyRetrievalError::Discovery {
             source: FetchError::Timeout { after, .. },
             ..
-        })) => assert_eq!(after, Duration::from_secs(5)),
-        other => panic!("expected the 5 s fetch timeout, got {other:?}"),
+        })) => assert_eq!(after, SHORT_FETCH_TIMEOUT),
+        other => panic!("expected the {SHORT_FETCH_TIMEOUT:?} fetch timeout, got {other:?}"),
     }
+}
+
+#[test]
+fn fetch_timeout_defaults_to_aws_five_seconds() {
+    assert_eq!(
+        OidcSettings::default().fetch_timeout,
+        Duration::from_secs(5)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -621,10 +643,11 @@ async fn sts_answers_a_slow_issuer_with_aws_message() {
         DISCOVERY_PATH,
         ResponseTemplate::new(200)
             .set_body_json(discovery())
-            .set_delay(Duration::from_secs(7)),
+            .set_delay(SLOW_ISSUER_DELAY),
     )
     .await;
     let mut config = EmulatorConfig::default();
+    config.oidc.fetch_timeout = SHORT_FETCH_TIMEOUT;
     config
         .routes
         .add_mapping("https://oidc.example.com", &server.uri(), None)
@@ -676,7 +699,7 @@ async fn sts_answers_a_slow_issuer_with_aws_message() {
     assert!(
         err.detail()
             .unwrap_or("")
-            .contains("did not complete within 5s"),
+            .contains("did not complete within 300ms (AWS gives up after 5 s)"),
         "{:?}",
         err.detail()
     );

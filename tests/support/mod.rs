@@ -58,24 +58,16 @@ pub fn venv() -> PathBuf {
         })
 }
 
-/// The venv's `bin/<tool>` when installed. When missing, the test is skipped with a note,
-/// except under `IRSA_LAB_REQUIRE_REAL_CLIENTS=1` (CI), where a missing client fails.
-pub fn real_client(tool: &str) -> Option<PathBuf> {
+/// The venv's `bin/<tool>`. The tests that need it are `#[ignore]`d, so reaching here
+/// means they were asked for: a missing client fails the test, never skips it.
+pub fn real_client(tool: &str) -> PathBuf {
     let path = venv().join("bin").join(tool);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("IRSA_LAB_REQUIRE_REAL_CLIENTS").is_ok_and(|v| v == "1") {
-        panic!(
-            "{} is missing: run `bash .ci/install-tools`",
-            path.display()
-        );
-    }
-    eprintln!(
-        "skipped: {} not installed (bash .ci/install-tools installs it)",
+    assert!(
+        path.exists(),
+        "{} is missing: run `bash .ci/install-tools` (or set IRSA_LAB_VENV)",
         path.display()
     );
-    None
+    path
 }
 
 /// A command with a clean AWS environment pointing at `endpoint`: no profile, config or
