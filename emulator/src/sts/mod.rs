@@ -158,16 +158,6 @@ impl Sts {
         }
     }
 
-    /// The issued credentials a request names. The one place that looks credentials up,
-    /// by access key id (the session token is compared by the caller).
-    fn issued_for(
-        &self,
-        access_key_id: &str,
-        session_token: Option<&str>,
-    ) -> Option<IssuedCredentials> {
-        self.credentials.lookup(access_key_id, session_token).ok()
-    }
-
     /// `Ok(creds)`: issued and valid. `Err(None)`: not ours. `Err(Some(e))`: ours and bad.
     fn check_issued(
         &self,
