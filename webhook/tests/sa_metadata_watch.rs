@@ -80,6 +80,7 @@ async fn the_service_account_list_asks_for_partial_object_metadata() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let server = tokio::spawn(apiserver(listener, Arc::clone(&seen)));
 
+    pod_identity_webhook::sources::kube_client::install_crypto_provider();
     let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
     let store = SaStore::new("eks.amazonaws.com");
     let watch = tokio::spawn(watch_service_accounts(client, Arc::clone(&store)));

@@ -31,12 +31,21 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use tower::{BoxError, ServiceBuilder};
 
+/// kube builds its rustls configuration from the process-level crypto provider. rustls can
+/// only infer one when exactly one backend is compiled in, and a build that also links the
+/// AWS SDK (the workspace's tests do) has both ring and aws-lc-rs: the webhook uses ring
+/// everywhere, so it says so. A provider installed earlier by the host process is kept.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A client for `config` (see the module documentation for what differs from kube's).
 ///
 /// # Errors
 /// The TLS configuration is invalid (unreadable client identity, unusable CA certificate)
 /// or the authentication settings cannot be used.
 pub fn build(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    install_crypto_provider();
     let Some(roots) = config.root_cert.clone().filter(|_| {
         !config.accept_invalid_certs
             && config.root_cert_file.is_none()
