@@ -6,6 +6,7 @@
 //! - [`issuer`]: what an OIDC issuer holds and publishes: keys, `kid`, JWKS, discovery
 //!   documents, and tokens shaped exactly like kube-apiserver's.
 //! - [`jwt`]: parsing compact JWS tokens and checking their signatures against a JWK.
+//! - [`log_text`]: request and token text made safe for one log line.
 //! - [`oidc`]: how STS finds an issuer's keys: URL resolution (never to real AWS),
 //!   fetching with AWS's limits, and the JWKS cache.
 //! - [`s3`]: buckets and objects with ACLs, served over the S3 REST API.
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod iam;
 pub mod issuer;
 pub mod jwt;
+pub mod log_text;
 pub mod oidc;
 pub mod query;
 pub mod s3;

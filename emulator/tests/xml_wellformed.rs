@@ -84,11 +84,6 @@ async fn unregistered_iss_with_u_fffe_and_u_ffff() {
 }
 
 #[tokio::test]
-async fn unregistered_iss_with_markup() {
-    unregistered_iss("https://oidc.example.com/]]></Message><Code>x</Code>&amp;").await;
-}
-
-#[tokio::test]
 async fn sub_with_nul() {
     subject("system:serviceaccount:default:\u{0}app").await;
 }

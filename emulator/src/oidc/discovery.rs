@@ -120,7 +120,7 @@ pub(crate) async fn discover(
             reason: e.to_string(),
         })?;
     for warning in &warnings {
-        tracing::warn!(iss, "{}", warning.escape_debug());
+        tracing::warn!(iss, "{}", crate::log_text::one_line(warning));
     }
     Ok(Discovered {
         keys,

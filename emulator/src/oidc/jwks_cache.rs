@@ -180,7 +180,8 @@ impl JwksCache {
             Err(error) => {
                 // Escaped: the error quotes fetched documents (e.g. their `jwks_uri`).
                 let shown = error.to_string();
-                tracing::warn!(iss, error = %shown.escape_debug(), "issuer key retrieval failed");
+                let shown = crate::log_text::one_line(&shown);
+                tracing::warn!(iss, error = %shown, "issuer key retrieval failed");
                 Err(error)
             }
         }

@@ -42,11 +42,16 @@ pub fn xml_safe(text: &str) -> Cow<'_, str> {
 /// character reference (a raw one would reach the reader as `\n`), and the characters
 /// XML cannot carry replaced (see [`xml_safe`]).
 pub fn xml_escape(text: &str) -> String {
+    escaped(text).into_owned()
+}
+
+/// [`xml_escape`] without a copy when there is nothing to change (the common case).
+fn escaped(text: &str) -> Cow<'_, str> {
     let escaped = escape(xml_safe(text));
     if escaped.contains('\r') {
-        escaped.replace('\r', "&#xD;")
+        Cow::Owned(escaped.replace('\r', "&#xD;"))
     } else {
-        escaped.into_owned()
+        escaped
     }
 }
 
@@ -105,7 +110,7 @@ impl XmlWriter {
     /// `<name>text</name>`, the text escaped and made safe.
     pub fn element(&mut self, name: &str, text: &str) -> &mut Self {
         self.open(name);
-        self.emit(Event::Text(BytesText::from_escaped(xml_escape(text))));
+        self.emit(Event::Text(BytesText::from_escaped(escaped(text))));
         self.close(name)
     }
 
@@ -155,6 +160,40 @@ mod tests {
             w.finish(),
             "<R xmlns=\"ns\">\n  <A>\n    <B>x&lt;y</B>\n  </A>\n  <C></C>\n</R>\n"
         );
+    }
+
+    #[test]
+    fn every_character_gives_a_document_an_independent_parser_reads_back() {
+        // All of the BMP's edges and the C0/C1 controls, plus markup and astral characters.
+        let mut chars: Vec<char> = (0u32..0x100).filter_map(char::from_u32).collect();
+        chars.extend([
+            '\u{D7FF}',
+            '\u{E000}',
+            '\u{FFFD}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{10000}',
+            '\u{10FFFF}',
+        ]);
+        for c in chars {
+            let text = format!("a{c}b");
+            let mut w = XmlWriter::indented();
+            w.open_ns("R", "ns\u{0}").element("T", &text).close("R");
+            let xml = w.finish();
+            let doc = roxmltree::Document::parse(&xml)
+                .unwrap_or_else(|e| panic!("U+{:04X}: {e}: {xml:?}", c as u32));
+            let read = doc
+                .descendants()
+                .find(|n| n.has_tag_name("T"))
+                .unwrap()
+                .text();
+            let expected = if allowed(c) {
+                text.clone()
+            } else {
+                format!("a{REPLACEMENT}b")
+            };
+            assert_eq!(read, Some(expected.as_str()), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

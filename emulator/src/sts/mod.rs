@@ -25,6 +25,7 @@ pub use validate::{EXP_TOLERANCE_SECONDS, ValidatedWebIdentity};
 
 use crate::clock::SharedClock;
 use crate::iam::Iam;
+use crate::log_text::one_line;
 use crate::oidc::JwksCache;
 use crate::query::{AwsError, Format, QueryRequest, new_request_id, xml_response};
 
@@ -110,7 +111,7 @@ impl Sts {
         let valid = validate::validate(input, &self.iam, &self.keys, now.unix_timestamp()).await?;
         for warning in &valid.warnings {
             // Escaped: warnings quote fetched documents, which must not forge log lines.
-            tracing::warn!(target: "irsa_emulator::sts", "{}", warning.escape_debug());
+            tracing::warn!(target: "irsa_emulator::sts", "{}", one_line(warning));
         }
         let session = &input.role_session_name;
         let partition = crate::iam::parse_role_arn(&valid.role.arn)
@@ -281,7 +282,7 @@ impl Sts {
                 // Debug-escaped: the action, the message (it quotes `iss`) and the detail all
                 // carry request text, and a newline in them must not forge a log line.
                 let message = e.to_string();
-                tracing::info!(target: "irsa_emulator::sts", action = ?req.action, code = e.code(), detail = ?detail.as_deref().unwrap_or(""), "{}", message.escape_debug());
+                tracing::info!(target: "irsa_emulator::sts", action = ?req.action, code = e.code(), detail = %one_line(detail.as_deref().unwrap_or("")), "{}", one_line(&message));
                 let mut response = AwsError::from(e).into_response(format, NAMESPACE, &rid);
                 // AWS's messages are terse on purpose; ours say why, for people. Clients
                 // ignore unknown headers. Never contains the token (details name claims only).
