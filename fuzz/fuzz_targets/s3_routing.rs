@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
         .headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok());
-    // `//key` with no bucket-bearing Host addresses bucket "" (answered NoSuchBucket by the
-    // handlers); no property beyond "no panic" is asserted here.
+    // `//key` with no bucket-bearing Host addresses bucket "": refusing it is the handlers'
+    // job, so nothing beyond "no panic" is asserted here.
     let _ = address(host, parts.uri.path());
 });
