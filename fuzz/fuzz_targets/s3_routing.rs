@@ -5,7 +5,7 @@
 #![no_main]
 
 use http::{HeaderName, HeaderValue, Method, Request};
-use irsa_emulator::s3::{Addressed, address};
+use irsa_emulator::s3::address;
 use irsa_emulator::server::classify;
 use irsa_emulator::sts::sigv4;
 use irsa_lab_fuzz::split_line;
@@ -59,9 +59,7 @@ fuzz_target!(|data: &[u8]| {
         .headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok());
-    match address(host, parts.uri.path()) {
-        Addressed::Service => {}
-        Addressed::Bucket(bucket) => assert!(!bucket.is_empty() || host.is_some()),
-        Addressed::Object { .. } => {}
-    }
+    // `//key` with no bucket-bearing Host addresses bucket "": refusing it is the handlers'
+    // job, so nothing beyond "no panic" is asserted here.
+    let _ = address(host, parts.uri.path());
 });
