@@ -82,6 +82,7 @@ impl Webhook {
                 "resource": {"group": "", "version": "v1", "resource": "pods"},
                 "namespace": namespace,
                 "operation": "CREATE",
+                "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
                 "object": pod,
             }
         });
