@@ -54,6 +54,25 @@ fn add<'t>(
     })
 }
 
+/// A patch could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchError {
+    /// The operations are not RFC 6902 JSON.
+    #[error("not an RFC 6902 patch: {0}")]
+    Invalid(#[source] serde_json::Error),
+    /// An operation failed against the document.
+    #[error(transparent)]
+    Apply(#[from] json_patch::PatchError),
+}
+
+/// Applies RFC 6902 operations given as JSON (e.g. decoded from an AdmissionReview answer)
+/// with the json-patch crate: what the apiserver does with the webhook's patch.
+pub fn apply_patch(doc: &mut Value, patch: &[Value]) -> Result<(), PatchError> {
+    let ops: Vec<PatchOperation> =
+        serde_json::from_value(Value::Array(patch.to_vec())).map_err(PatchError::Invalid)?;
+    Ok(json_patch::patch(doc, &ops)?)
+}
+
 /// What is injected, once the identity is known.
 struct Injection<'a> {
     identity_env: [(&'static str, String); 2],
