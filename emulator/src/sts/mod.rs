@@ -167,7 +167,10 @@ impl Sts {
         service: SignedService,
     ) -> Result<IssuedCredentials, Option<StsError>> {
         let token = sigv4::session_token(&http.headers, &http.uri);
-        let creds = match self.credentials.lookup(&auth.access_key_id, token.as_deref()) {
+        let creds = match self
+            .credentials
+            .lookup(&auth.access_key_id, token.as_deref())
+        {
             Ok(creds) => creds,
             Err(CredentialError::NotIssued(_)) => return Err(None),
             Err(e) => {
