@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use irsa_emulator::clock::{Clock, ManualClock};
 use irsa_emulator::oidc::{IssuerFieldCheck, IssuerRoutes, OidcSettings};
+use irsa_emulator::server::listen::ListenerLimits;
 use irsa_emulator::server::{Emulator, EmulatorConfig};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -38,13 +39,15 @@ impl Served {
     ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        // The emulator's own listener, with its header-read and body-pause limits.
+        let task = tokio::spawn(irsa_emulator::server::listen::serve(
+            listener,
+            router,
+            ListenerLimits::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Ok(Self {
             addr,
             stop: Some(stop),
