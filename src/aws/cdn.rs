@@ -18,6 +18,9 @@ use irsa_emulator::oidc::AnonymousObjects;
 use irsa_emulator::s3::S3Store;
 use time::OffsetDateTime;
 
+/// One cached answer: when it was fetched from the origin, and what the origin said.
+type Cached = (OffsetDateTime, Result<Bytes, StatusCode>);
+
 /// The distribution's cache and origin.
 #[derive(Debug, Clone)]
 pub struct Cdn {
@@ -30,7 +33,7 @@ struct Inner {
     ttl: Duration,
     s3: S3Store,
     clock: Arc<dyn Clock>,
-    cache: Mutex<HashMap<String, (OffsetDateTime, Result<Bytes, StatusCode>)>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl Cdn {

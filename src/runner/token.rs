@@ -30,10 +30,10 @@ pub fn claim<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cuts: Vec<usize> = path.match_indices('.').map(|(i, _)| i).collect();
     cuts.reverse();
     for cut in cuts {
-        if let Some(value) = object.get(&path[..cut]) {
-            if let Some(found) = claim(value, &path[cut + 1..]) {
-                return Some(found);
-            }
+        if let Some(value) = object.get(&path[..cut])
+            && let Some(found) = claim(value, &path[cut + 1..])
+        {
+            return Some(found);
         }
     }
     None

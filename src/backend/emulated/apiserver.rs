@@ -202,9 +202,9 @@ fn documents(cluster: &ClusterState, addr: Option<SocketAddr>) -> (String, Strin
     (discovery, jwks)
 }
 
-/// Without the `system:service-account-issuer-discovery` binding for
-/// `system:unauthenticated`, RBAC refuses anonymous readers, as kube-apiserver does.
-fn authorize(shared: &Shared, headers: &HeaderMap, path: &str) -> Result<(), Response> {
+/// RBAC's answer to an anonymous reader without the `system:service-account-issuer-discovery`
+/// binding for `system:unauthenticated`, as kube-apiserver gives it; `None` when allowed.
+fn refusal(shared: &Shared, headers: &HeaderMap, path: &str) -> Option<Response> {
     let anonymous = !headers.contains_key(header::AUTHORIZATION);
     let allowed = shared
         .cluster
@@ -217,14 +217,16 @@ fn authorize(shared: &Shared, headers: &HeaderMap, path: &str) -> Result<(), Res
             "message": format!("forbidden: User \"system:anonymous\" cannot get path \"{path}\""),
             "reason": "Forbidden", "details": {}, "code": 403
         });
-        return Err((
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "application/json")],
-            status.to_string(),
-        )
-            .into_response());
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "application/json")],
+                status.to_string(),
+            )
+                .into_response(),
+        );
     }
-    Ok(())
+    None
 }
 
 fn cached(content_type: &'static str, body: String) -> Response {
@@ -239,7 +241,7 @@ fn cached(content_type: &'static str, body: String) -> Response {
 }
 
 async fn serve_discovery(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(refused) = authorize(&shared, &headers, "/.well-known/openid-configuration") {
+    if let Some(refused) = refusal(&shared, &headers, "/.well-known/openid-configuration") {
         return refused;
     }
     let addr = *shared.addr.read().unwrap_or_else(|e| e.into_inner());
@@ -251,7 +253,7 @@ async fn serve_discovery(State(shared): State<Arc<Shared>>, headers: HeaderMap) 
 }
 
 async fn serve_jwks(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(refused) = authorize(&shared, &headers, "/openid/v1/jwks") {
+    if let Some(refused) = refusal(&shared, &headers, "/openid/v1/jwks") {
         return refused;
     }
     let addr = *shared.addr.read().unwrap_or_else(|e| e.into_inner());
