@@ -29,14 +29,18 @@ fuzz_target!(|data: &[u8]| {
     let cfg = MutationConfig::default();
     let mut rng = StdRng::seed_from_u64(1);
     if let Ok(outcome) = runtime().block_on(review(data, sources(), &cfg, &mut rng)) {
-        let sent: serde_json::Value = serde_json::from_slice(data).expect("review parsed it");
         // What goes on the wire (kube's typed review plus the base64 patch).
         let wire = outcome.to_json().expect("the answer serialises");
         let answer: serde_json::Value = serde_json::from_slice(&wire).expect("the answer is JSON");
-        assert_eq!(
-            answer["response"]["uid"], sent["request"]["uid"],
-            "the answer names the request it answers"
-        );
+        // serde_json skips fields a typed decoder ignores without validating their escapes
+        // (a lone `\ud800` there is accepted), so an untyped re-read of the input can fail
+        // where the review succeeded: compare uids only when it reads.
+        if let Ok(sent) = serde_json::from_slice::<serde_json::Value>(data) {
+            assert_eq!(
+                answer["response"]["uid"], sent["request"]["uid"],
+                "the answer names the request it answers"
+            );
+        }
     }
 });
 

@@ -43,13 +43,34 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     if let Ok(Some(auth)) = sigv4::parse_authorization(&headers, uri.query()) {
-        let _ = sigv4::verify(
-            &Method::POST,
-            &uri,
-            &headers,
+        // "Now" is the signed time itself (when readable), so the window check passes and
+        // the canonical request and payload paths are reached.
+        let format =
+            time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+        let now = headers
+            .get("x-amz-date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|d| time::PrimitiveDateTime::parse(d, &format).ok())
+            .map(time::PrimitiveDateTime::assume_utc)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let request = sigv4::SignedRequest {
+            method: &Method::POST,
+            uri: &uri,
+            headers: &headers,
             body,
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            &auth,
-        );
+        };
+        for service in [
+            sigv4::SignedService::Sts,
+            sigv4::SignedService::Iam,
+            sigv4::SignedService::S3,
+        ] {
+            let _ = sigv4::verify(
+                &request,
+                &auth,
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                service,
+                now,
+            );
+        }
     }
 });
