@@ -291,7 +291,6 @@ fn check_step(
         if let Some(pod) = &request.bound_pod {
             pod_ref(format!("{here}.boundPod"), &qualify(ns, pod), pods, bad);
         }
-        let _ = service_accounts;
     }
     if let Some(set) = &step.set_cluster {
         for key in &set.add_keys {
@@ -387,17 +386,17 @@ fn check_step(
                 bad,
             );
         }
-        for (k, name) in expect.kid.iter().enumerate() {
-            if name != "none" && !keys.contains(name) {
-                bad(
-                    format!("{at}.expect.kid"),
-                    format!(
-                        "no key named {name:?} (or `none`); keys are: {}",
-                        list(keys)
-                    ),
-                );
-                let _ = k;
-            }
+        if let Some(name) = &expect.kid
+            && name != "none"
+            && !keys.contains(name)
+        {
+            bad(
+                format!("{at}.expect.kid"),
+                format!(
+                    "no key named {name:?} (or `none`); keys are: {}",
+                    list(keys)
+                ),
+            );
         }
     }
 }
