@@ -117,3 +117,12 @@ pub trait Backend: Sized + std::fmt::Debug {
     /// Stops everything this backend started.
     fn stop(self) -> impl Future<Output = ()>;
 }
+
+/// The container named `name` in a pod's JSON, init containers (native sidecars)
+/// included: how every backend and the runner find a container.
+pub fn find_container<'p>(pod: &'p serde_json::Value, name: &str) -> Option<&'p serde_json::Value> {
+    let spec = &pod["spec"];
+    let containers = spec["containers"].as_array().into_iter().flatten();
+    let init = spec["initContainers"].as_array().into_iter().flatten();
+    containers.chain(init).find(|c| c["name"] == name)
+}

@@ -255,14 +255,9 @@ pub fn container_env(container: &Value) -> BTreeMap<String, String> {
 /// The named container, init containers (native sidecars) included (default: the first
 /// regular container).
 pub fn container<'p>(pod: &'p Value, name: Option<&str>) -> Option<&'p Value> {
-    let containers = pod["spec"]["containers"].as_array()?;
-    let init = pod["spec"]["initContainers"]
-        .as_array()
-        .into_iter()
-        .flatten();
     match name {
-        None => containers.first(),
-        Some(name) => containers.iter().chain(init).find(|c| c["name"] == name),
+        None => pod["spec"]["containers"].as_array()?.first(),
+        Some(name) => crate::backend::find_container(pod, name),
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::backend::{KubeError, TokenFile};
+use crate::backend::{KubeError, TokenFile, find_container};
 
 /// One projected token source of a pod volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,26 +61,23 @@ pub fn projected_tokens(pod: &Value) -> Vec<ProjectedToken> {
     found
 }
 
+/// The container named `name`, or kube's NotFound.
+pub fn container_or_not_found<'p>(pod: &'p Value, name: &str) -> Result<&'p Value, KubeError> {
+    find_container(pod, name).ok_or_else(|| {
+        KubeError::new(
+            "NotFound",
+            format!("container {name:?} not found in the pod"),
+        )
+    })
+}
+
 /// Which `(volume, file)` the container sees at `path`.
 pub fn resolve_mount(
     pod: &Value,
     container: &str,
     path: &str,
 ) -> Result<(String, String), KubeError> {
-    let containers = pod["spec"]["containers"].as_array().into_iter().flatten();
-    let init = pod["spec"]["initContainers"]
-        .as_array()
-        .into_iter()
-        .flatten();
-    let spec = containers
-        .chain(init)
-        .find(|c| c["name"] == container)
-        .ok_or_else(|| {
-            KubeError::new(
-                "NotFound",
-                format!("container {container:?} not found in the pod"),
-            )
-        })?;
+    let spec = container_or_not_found(pod, container)?;
     let mounts = spec["volumeMounts"].as_array().into_iter().flatten();
     let mut best: Option<(usize, String, String)> = None;
     for mount in mounts {
@@ -165,9 +162,7 @@ pub fn resolve_env(
 /// running as another user cannot read them unless the pod sets `fsGroup`.
 pub fn unreadable_by(pod: &Value, container: &str) -> bool {
     let spec = &pod["spec"];
-    let containers = spec["containers"].as_array().into_iter().flatten();
-    let init = spec["initContainers"].as_array().into_iter().flatten();
-    let Some(found) = containers.chain(init).find(|c| c["name"] == container) else {
+    let Some(found) = find_container(pod, container) else {
         return false;
     };
     let user = found["securityContext"]["runAsUser"]

@@ -338,22 +338,7 @@ impl Backend for EmulatedBackend {
             .pods
             .get(&Self::key(namespace, pod))
             .ok_or_else(|| not_found("pods", pod))?;
-        let init = value["spec"]["initContainers"]
-            .as_array()
-            .into_iter()
-            .flatten();
-        let spec = value["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .chain(init)
-            .find(|c| c["name"] == container)
-            .ok_or_else(|| {
-                KubeError::new(
-                    "NotFound",
-                    format!("container {container:?} not found in the pod"),
-                )
-            })?;
+        let spec = kubelet::container_or_not_found(value, container)?;
         resolve_env(spec, |name| {
             self.config_maps.get(&Self::key(namespace, name)).cloned()
         })
