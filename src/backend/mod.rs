@@ -4,9 +4,12 @@
 //! client are shared by all of them.
 
 pub mod cluster_state;
+pub mod control_plane;
 pub mod emulated;
 pub mod error;
 pub mod keys;
+pub mod kubelet;
+pub mod pki;
 
 use std::future::Future;
 
@@ -15,7 +18,9 @@ use k8s_openapi::api::core::v1::Pod;
 pub use cluster_state::ClusterState;
 pub use error::{BackendError, KubeError};
 
+use crate::scenario::Step;
 use crate::scenario::kube::{KubeObject, ObjectRef};
+use crate::scenario::limits::BackendKind;
 
 /// What the runner gives a backend when it starts.
 #[derive(Debug, Clone)]
@@ -49,8 +54,25 @@ pub struct TokenFile {
 
 /// The cluster side of the chain. One value per scenario run.
 pub trait Backend: Sized + std::fmt::Debug {
+    /// Which backend this is, as scenario files and `--backend` name it.
+    const KIND: BackendKind;
+
     /// `emulated`, `control-plane`, `kind`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        Self::KIND.as_str()
+    }
+
+    /// Why this backend cannot run a cluster like `cluster` at all (a version its
+    /// binaries are not), so the runner refuses rather than play something else.
+    fn cannot_start(_cluster: &ClusterState) -> Option<String> {
+        None
+    }
+
+    /// Why this backend cannot play `step` in the state `cluster` (before the step), so
+    /// that an undeclared limit is an error, never a silent skip.
+    fn cannot_play(&self, _step: &Step, _cluster: &ClusterState) -> Option<String> {
+        None
+    }
 
     /// Starts the cluster with `cluster`'s flags.
     fn start(

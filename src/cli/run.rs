@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use crate::backend::control_plane::ControlPlaneBackend;
 use crate::backend::emulated::EmulatedBackend;
 use crate::runner::{Progress, ScenarioReport, StepReport, junit, run_scenario};
 use crate::scenario::{LoadedScenario, ScenarioErrors, library, load};
@@ -45,6 +46,18 @@ pub struct RunArgs {
 pub enum BackendChoice {
     /// Everything in this process: apiserver and kubelet models, the real webhook over HTTPS.
     Emulated,
+    /// Real etcd and kube-apiserver processes (build them with `tools/build-kube`), our
+    /// webhook binary registered by a MutatingWebhookConfiguration, the harness as kubelet.
+    ControlPlane,
+}
+
+impl BackendChoice {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Emulated => "emulated",
+            Self::ControlPlane => "control-plane",
+        }
+    }
 }
 
 /// The scenarios named by `paths` (files, or directories of `*.yaml`), sorted.
@@ -132,7 +145,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let stdout = &mut std::io::stdout().lock();
     let began = Instant::now();
-    let backend = "emulated";
+    let backend = args.backend.name();
     writeln!(
         stdout,
         "irsa-lab run: {} scenario(s) on the {backend} backend",
@@ -161,6 +174,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let report = match args.backend {
             BackendChoice::Emulated => {
                 runtime.block_on(run_scenario::<EmulatedBackend>(scenario, &mut printer))
+            }
+            BackendChoice::ControlPlane => {
+                runtime.block_on(run_scenario::<ControlPlaneBackend>(scenario, &mut printer))
             }
         };
         match report {

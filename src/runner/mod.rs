@@ -13,7 +13,7 @@ pub mod transcript;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use irsa_emulator::clock::ManualClock;
+use irsa_emulator::clock::{Clock, ManualClock};
 use serde_json::{Value, json};
 
 use self::actions::World;
@@ -22,6 +22,7 @@ use self::transcript::{Redactor, step_entry};
 use crate::aws::FakeAws;
 use crate::backend::{Backend, BackendContext, ClusterState};
 use crate::scenario::LoadedScenario;
+use crate::scenario::limits::{self, BackendKind};
 
 /// How one step went.
 #[derive(Debug, Clone)]
@@ -51,6 +52,16 @@ pub struct ScenarioReport {
     /// The redacted transcript (what snapshots compare).
     pub transcript: Value,
     pub elapsed: Duration,
+    /// Where the run stopped before the end, as the scenario declares for this backend.
+    pub stopped: Option<Stopped>,
+}
+
+/// A declared step the backend could not play: the run ended before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// 1-based.
+    pub step: usize,
+    pub reason: String,
 }
 
 impl ScenarioReport {
@@ -83,6 +94,17 @@ pub async fn run_scenario<B: Backend>(
     )?;
     let clock = Arc::new(ManualClock::new(start));
     let mut cluster = ClusterState::new(&scenario.cluster);
+    let declared = limits::stop_at(&scenario.limits, B::KIND);
+    if let Some((1, reason)) = declared {
+        return Ok(not_played(loaded, B::KIND, reason, started));
+    }
+    if let Some(why) = B::cannot_start(&cluster) {
+        anyhow::bail!(
+            "the {} backend cannot run this scenario: {why}. If that is expected, declare it in the scenario file: `limits: [{{backend: {}, notPlayableFrom: 1, reason: ...}}]`",
+            B::KIND,
+            B::KIND
+        );
+    }
     let mut backend = B::start(
         &cluster,
         BackendContext {
@@ -91,6 +113,8 @@ pub async fn run_scenario<B: Backend>(
         },
     )
     .await?;
+    // A backend with real binaries sets the clock to the real time: read the start after.
+    let start = clock.now();
     let aws = match FakeAws::start(scenario, clock.clone(), backend.discovery_endpoint()).await {
         Ok(aws) => aws,
         Err(error) => {
@@ -109,14 +133,47 @@ pub async fn run_scenario<B: Backend>(
     .await;
     aws.stop().await;
     backend.stop().await;
-    let (steps, entries) = result?;
+    let (steps, entries, stopped) = result?;
     Ok(ScenarioReport {
         name: loaded.name.clone(),
         file: loaded.file.clone(),
         steps,
-        transcript: json!({"scenario": loaded.name, "steps": entries}),
+        transcript: transcript(loaded, entries),
         elapsed: started.elapsed(),
+        stopped,
     })
+}
+
+/// The transcript: the steps, and the scenario's declared backend limits (so that every
+/// backend's snapshot says what the heavier ones do not play).
+fn transcript(loaded: &LoadedScenario, entries: Vec<Value>) -> Value {
+    let mut transcript = json!({"scenario": loaded.name});
+    if !loaded.scenario.limits.is_empty() {
+        transcript["limits"] = json!(loaded.scenario.limits);
+    }
+    transcript["steps"] = json!(entries);
+    transcript
+}
+
+/// The report of a scenario the backend plays nothing of, as declared.
+fn not_played(
+    loaded: &LoadedScenario,
+    kind: BackendKind,
+    reason: &str,
+    started: Instant,
+) -> ScenarioReport {
+    let entry = json!({"name": "1. (not played)", "notPlayed": format!("on {kind}: {reason}")});
+    ScenarioReport {
+        name: loaded.name.clone(),
+        file: loaded.file.clone(),
+        steps: Vec::new(),
+        transcript: transcript(loaded, vec![entry]),
+        elapsed: started.elapsed(),
+        stopped: Some(Stopped {
+            step: 1,
+            reason: reason.to_owned(),
+        }),
+    }
 }
 
 async fn play_all<B: Backend>(
@@ -126,7 +183,7 @@ async fn play_all<B: Backend>(
     cluster: &mut ClusterState,
     start: i64,
     progress: &mut dyn Progress,
-) -> anyhow::Result<(Vec<StepReport>, Vec<Value>)> {
+) -> anyhow::Result<(Vec<StepReport>, Vec<Value>, Option<Stopped>)> {
     let scenario = &loaded.scenario;
     let mut redactor = Redactor::new(start, cluster);
     let mut reports = Vec::new();
@@ -144,8 +201,9 @@ async fn play_all<B: Backend>(
         );
         progress.step(&report);
         reports.push(report);
-        return Ok((reports, entries));
+        return Ok((reports, entries, None));
     }
+    let declared = limits::stop_at(&scenario.limits, B::KIND);
     let mut world = World {
         scenario,
         backend,
@@ -158,6 +216,27 @@ async fn play_all<B: Backend>(
     for (index, step) in scenario.steps.iter().enumerate() {
         let began = Instant::now();
         let title = title::of(step);
+        if let Some((at, reason)) = declared
+            && at == index + 1
+        {
+            entries.push(json!({
+                "name": format!("{at}. {title}"),
+                "notPlayed": format!("on {}: {reason}", B::KIND),
+            }));
+            let stopped = Stopped {
+                step: at,
+                reason: reason.to_owned(),
+            };
+            return Ok((reports, entries, Some(stopped)));
+        }
+        if let Some(why) = world.backend.cannot_play(step, world.cluster) {
+            anyhow::bail!(
+                "step {} ({title}) cannot be played on the {kind} backend: {why}. If that is expected, declare it in the scenario file: `limits: [{{backend: {kind}, notPlayableFrom: {}, reason: ...}}]`",
+                index + 1,
+                index + 1,
+                kind = B::KIND,
+            );
+        }
         let outcome = actions::play(&mut world, step).await?;
         redactor.learn(world.cluster);
         let context = expectations::Context {
@@ -170,7 +249,7 @@ async fn play_all<B: Backend>(
         progress.step(&report);
         reports.push(report);
     }
-    Ok((reports, entries))
+    Ok((reports, entries, None))
 }
 
 fn report_for(

@@ -52,6 +52,16 @@ impl KubeObject {
     pub fn namespace(&self) -> &str {
         self.metadata().namespace.as_deref().unwrap_or("default")
     }
+
+    /// The object as JSON, `apiVersion` and `kind` included (what a client sends).
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            KubeObject::ServiceAccount(o) => serde_json::to_value(o.as_ref()),
+            KubeObject::Pod(o) => serde_json::to_value(o.as_ref()),
+            KubeObject::ConfigMap(o) => serde_json::to_value(o.as_ref()),
+            KubeObject::Deployment(o) => serde_json::to_value(o.as_ref()),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for KubeObject {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod expect;
 pub mod kube;
 pub mod library;
+pub mod limits;
 pub mod load;
 pub mod locate;
 pub mod model;

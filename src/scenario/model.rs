@@ -38,6 +38,11 @@ pub struct Scenario {
     pub clock: ClockSetup,
     /// What happens, in order. Each step may carry an `expect`.
     pub steps: Vec<Step>,
+    /// What a heavier backend cannot play here (a pre-1.16 apiserver, a moved clock) or
+    /// shows differently, and why. Checked: a backend that meets a step it cannot play
+    /// refuses to run an undeclared one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<super::limits::BackendLimit>,
 }
 
 /// kube-apiserver's service-account token settings.

@@ -42,6 +42,38 @@ pub fn check(scenario: &Scenario) -> Result<(), Problems> {
             ),
         );
     }
+    let steps = scenario.steps.len();
+    for (i, limit) in scenario.limits.iter().enumerate() {
+        let in_range = |n: usize| (1..=steps).contains(&n);
+        if let Some(n) = limit.not_playable_from
+            && !in_range(n)
+        {
+            bad(
+                format!("limits[{i}].notPlayableFrom"),
+                format!("step {n} does not exist: steps are numbered 1 to {steps}"),
+            );
+        }
+        for (j, n) in limit.differs_at.iter().enumerate() {
+            if !in_range(*n) {
+                bad(
+                    format!("limits[{i}].differsAt[{j}]"),
+                    format!("step {n} does not exist: steps are numbered 1 to {steps}"),
+                );
+            }
+        }
+        if limit.not_playable_from.is_none() && limit.differs_at.is_empty() {
+            bad(
+                format!("limits[{i}]"),
+                "a limit says nothing: give notPlayableFrom or differsAt".into(),
+            );
+        }
+        if limit.reason.trim().is_empty() {
+            bad(
+                format!("limits[{i}].reason"),
+                "say why the backend cannot play it".into(),
+            );
+        }
+    }
     if cluster.issuers.is_empty() {
         bad(
             "cluster.issuers".into(),

@@ -4,7 +4,6 @@
 
 mod admission;
 mod apiserver;
-mod kubelet;
 mod tls;
 
 use std::collections::BTreeMap;
@@ -18,11 +17,12 @@ use serde_json::{Value, json};
 
 use self::admission::AdmissionWebhook;
 use self::apiserver::{Apiserver, Binding};
-use self::kubelet::{HeldToken, Kubelet, projected_tokens, resolve_env, resolve_mount};
+use super::kubelet::{self, HeldToken, Kubelet, projected_tokens, resolve_env, resolve_mount};
 use super::{
     Backend, BackendContext, BackendError, ClusterState, KubeError, TokenFile, TokenRequest,
 };
 use crate::scenario::kube::{KubeObject, ObjectRef};
+use crate::scenario::limits::BackendKind;
 
 /// The node every emulated pod is scheduled on.
 const NODE: &str = "node-1";
@@ -176,7 +176,7 @@ impl EmulatedBackend {
             };
             match self.apiserver.issue(&request, &sa_uid, Some(&binding)) {
                 Ok(token) => {
-                    let lifetime = token_lifetime(&token).unwrap_or(3600);
+                    let lifetime = kubelet::token_lifetime(&token).unwrap_or(3600);
                     self.kubelet.tokens.entry(key.clone()).or_default().insert(
                         slot,
                         HeldToken {
@@ -203,21 +203,8 @@ impl EmulatedBackend {
     }
 }
 
-/// `exp - iat` of a token we issued.
-fn token_lifetime(token: &str) -> Option<i64> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    Some(claims["exp"].as_i64()? - claims["iat"].as_i64()?)
-}
-
 impl Backend for EmulatedBackend {
-    fn name(&self) -> &'static str {
-        "emulated"
-    }
+    const KIND: BackendKind = BackendKind::Emulated;
 
     async fn start(cluster: &ClusterState, context: BackendContext) -> Result<Self, BackendError> {
         let clock: Arc<dyn Clock> = context.clock.clone();

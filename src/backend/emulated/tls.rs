@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -30,24 +29,13 @@ pub struct TlsServer {
     task: JoinHandle<()>,
 }
 
-fn certificate() -> anyhow::Result<(String, String, String)> {
-    let ca_key = rcgen::KeyPair::generate()?;
-    let mut ca = rcgen::CertificateParams::new(Vec::new())?;
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "irsa-lab emulated apiserver CA");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let key = rcgen::KeyPair::generate()?;
-    let mut leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])?;
-    leaf.distinguished_name
-        .push(rcgen::DnType::CommonName, "kube-apiserver");
-    let cert = leaf.signed_by(&key, &ca_cert, &ca_key)?;
-    Ok((ca_cert.pem(), cert.pem(), key.serialize_pem()))
-}
-
 impl TlsServer {
     pub async fn start(router: Router) -> anyhow::Result<Self> {
-        let (ca_pem, cert_pem, key_pem) = certificate().context("generating certificates")?;
+        let crate::backend::pki::LoopbackCertificate {
+            ca_pem,
+            cert_pem,
+            key_pem,
+        } = crate::backend::pki::loopback("irsa-lab emulated apiserver CA", "kube-apiserver")?;
         let chain = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes())?];
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?;
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(

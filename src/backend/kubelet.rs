@@ -176,3 +176,14 @@ pub fn unreadable_by(pod: &Value, container: &str) -> bool {
 pub struct Kubelet {
     pub tokens: BTreeMap<(String, String), BTreeMap<(String, String), HeldToken>>,
 }
+
+/// `exp - iat` of a token.
+pub fn token_lifetime(token: &str) -> Option<i64> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    Some(claims["exp"].as_i64()? - claims["iat"].as_i64()?)
+}
