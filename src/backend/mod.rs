@@ -133,6 +133,13 @@ pub trait Backend: Sized + std::fmt::Debug {
         cluster: &ClusterState,
     ) -> impl Future<Output = Result<(), BackendError>>;
 
+    /// A step is about to be played. A backend whose parts read the real clock brings the
+    /// scenario's clock up to it here; within a step the clock stands still, as in the
+    /// emulated backend, so that what a step computes from it is exact.
+    fn step_begins(&mut self) -> impl Future<Output = ()> {
+        async {}
+    }
+
     /// Virtual time moved: the kubelet refreshes what is due.
     fn time_passed(&mut self) -> impl Future<Output = ()>;
 

@@ -152,6 +152,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         scenarios.len()
     )?;
     let mut reports: Vec<ScenarioReport> = Vec::new();
+    let mut unrunnable: Vec<String> = Vec::new();
     for (i, scenario) in scenarios.iter().enumerate() {
         let summary = scenario
             .scenario
@@ -180,13 +181,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         };
         match report {
-            Ok(report) => reports.push(report),
+            Ok(report) => {
+                if let Some(stopped) = &report.stopped {
+                    writeln!(
+                        stdout,
+                        "  --   {:>2}. not played on {backend}: {}",
+                        stopped.step, stopped.reason
+                    )?;
+                }
+                reports.push(report);
+            }
+            // The others still run: one scenario the backend cannot play says nothing
+            // about the rest.
             Err(error) => {
                 eprintln!(
                     "error: {}: the backend could not run it: {error:#}",
                     scenario.file
                 );
-                return Ok(ExitCode::from(2));
+                unrunnable.push(scenario.file.clone());
             }
         }
     }
@@ -206,7 +218,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, junit::render(&reports, backend))
             .with_context(|| format!("failed to write the JUnit report {}", path.display()))?;
     }
-    Ok(if failed.is_empty() {
+    for file in &unrunnable {
+        writeln!(stdout, "  could not run: {file}")?;
+    }
+    let stopped = reports.iter().filter(|r| r.stopped.is_some()).count();
+    if stopped > 0 {
+        writeln!(
+            stdout,
+            "  {stopped} scenario(s) stopped early where they declare {backend} cannot play a step"
+        )?;
+    }
+    Ok(if !unrunnable.is_empty() {
+        ExitCode::from(2)
+    } else if failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -237,6 +237,7 @@ async fn play_all<B: Backend>(
                 kind = B::KIND,
             );
         }
+        world.backend.step_begins().await;
         let outcome = actions::play(&mut world, step).await?;
         redactor.learn(world.cluster);
         let context = expectations::Context {

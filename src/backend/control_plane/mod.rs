@@ -5,13 +5,13 @@
 //! to a node, and asks the TokenRequest API for each projected token of the admitted pod.
 //! The fake AWS and the workload client are the emulated backend's.
 
-mod api;
-mod apiserver;
+pub mod api;
+pub mod apiserver;
 pub mod binaries;
 mod limits;
-mod process;
+pub mod process;
 mod sync;
-mod webhook;
+pub mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -46,7 +46,6 @@ pub struct ControlPlaneBackend {
     client: kube::Client,
     kubelet: Kubelet,
     clock: Arc<ManualClock>,
-    clock_follower: tokio::task::JoinHandle<()>,
     /// Stored pods (after admission and binding) with their uid.
     pods: BTreeMap<Key, (String, Value)>,
     /// ConfigMaps' `data` as applied.
@@ -192,19 +191,15 @@ impl ControlPlaneBackend {
     }
 }
 
-/// Keeps the scenario's clock on the real time, which is the only time a real apiserver
-/// knows (so STS, caches and credentials agree with the tokens' `iat`).
-fn follow_real_time(clock: Arc<ManualClock>) -> tokio::task::JoinHandle<()> {
-    clock.set(time::OffsetDateTime::now_utc());
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let now = time::OffsetDateTime::now_utc();
-            if now > clock.now() {
-                clock.set(now);
-            }
-        }
-    })
+/// Brings the scenario's clock up to the real time, the only time a real apiserver knows
+/// (so STS, caches and credentials agree with the tokens' `iat`), in whole seconds as
+/// tokens and STS count them.
+fn catch_up_with_real_time(clock: &ManualClock) {
+    let now = time::OffsetDateTime::now_utc();
+    let whole = now.replace_nanosecond(0).unwrap_or(now);
+    if whole > clock.now() {
+        clock.set(whole);
+    }
 }
 
 impl Backend for ControlPlaneBackend {
@@ -228,7 +223,9 @@ impl Backend for ControlPlaneBackend {
                 .map_err(|e| BackendError::WebhookFlags(e.to_string()))?
                 .flags
         };
-        let clock_follower = follow_real_time(context.clock.clone());
+        // A real apiserver's tokens carry the real time: the scenario starts now.
+        context.clock.set(time::OffsetDateTime::UNIX_EPOCH);
+        catch_up_with_real_time(&context.clock);
         let started: Result<Self, BackendError> = async {
             let plane = ControlPlane::start(cluster, binaries)
                 .await
@@ -257,7 +254,6 @@ impl Backend for ControlPlaneBackend {
                 client,
                 kubelet: Kubelet::default(),
                 clock: context.clock.clone(),
-                clock_follower,
                 pods: BTreeMap::new(),
                 config_maps: BTreeMap::new(),
                 namespaces: BTreeSet::new(),
@@ -424,6 +420,10 @@ impl Backend for ControlPlaneBackend {
             .map_err(|e| failed("the discovery binding")(e.into()))
     }
 
+    async fn step_begins(&mut self) {
+        catch_up_with_real_time(&self.clock);
+    }
+
     async fn time_passed(&mut self) {
         let keys: Vec<Key> = self.pods.keys().cloned().collect();
         for key in keys {
@@ -432,7 +432,6 @@ impl Backend for ControlPlaneBackend {
     }
 
     async fn stop(self) {
-        self.clock_follower.abort();
         self.webhook.stop().await;
         self.plane.stop().await;
     }
