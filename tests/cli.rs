@@ -56,7 +56,7 @@ fn run_exits_1_and_shows_the_diff_when_an_expectation_fails() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("expected success, seen Invalid: TokenRequest.authentication.k8s.io \"default\" is invalid: spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes"),
+        stdout.contains("expected success, seen Invalid: TokenRequest.authentication.k8s.io \"\" is invalid: spec.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes"),
         "{stdout}"
     );
     assert!(

@@ -16,7 +16,8 @@ pub struct LoopbackCertificate {
 impl std::fmt::Debug for LoopbackCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The private key never reaches a log.
-        f.debug_struct("LoopbackCertificate").finish_non_exhaustive()
+        f.debug_struct("LoopbackCertificate")
+            .finish_non_exhaustive()
     }
 }
 

@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// Write a JUnit XML report here (one test case per scenario).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write each scenario's redacted transcript (what snapshots hold) to DIR/NAME.yaml, to
+    /// compare backends or attach to a bug report.
+    #[arg(long, value_name = "DIR")]
+    pub transcripts: Option<PathBuf>,
     /// Only scenarios whose name contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
@@ -123,6 +127,19 @@ impl Progress for Printer<'_> {
     }
 }
 
+fn write_transcript(dir: &Path, report: &ScenarioReport) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "failed to create the transcripts directory {}",
+            dir.display()
+        )
+    })?;
+    let path = dir.join(format!("{}.yaml", report.name));
+    let text = serde_norway::to_string(&report.transcript)?;
+    std::fs::write(&path, text)
+        .with_context(|| format!("failed to write the transcript {}", path.display()))
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut scenarios = match collect(&args.paths) {
         Ok(found) => found,
@@ -182,6 +199,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         match report {
             Ok(report) => {
+                if let Some(dir) = &args.transcripts {
+                    write_transcript(dir, &report)?;
+                }
                 if let Some(stopped) = &report.stopped {
                     writeln!(
                         stdout,

@@ -3,6 +3,7 @@
 //! [`Backend`] and never asks which one runs.
 
 pub mod actions;
+pub mod equality;
 pub mod expectations;
 pub mod junit;
 pub mod outcome;

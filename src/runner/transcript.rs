@@ -47,6 +47,12 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         ),
         (r"\bASIA[A-Z0-9]{16}\b", "[access-key-id]"),
         (r"\bAROA[A-Z0-9]{17}\b", "[role-id]"),
+        // Where the apiserver calls the webhook is the registration's choice: a Service
+        // (emulated, kind) or a URL on loopback (control-plane).
+        (
+            r#"Post "https://[^/"]+/mutate"#,
+            r#"Post "https://[webhook]/mutate"#,
+        ),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"\.svc:\d+", ".svc:[port]"),
         (r"kube-api-access-[a-z0-9]{5}", "kube-api-access-[id]"),

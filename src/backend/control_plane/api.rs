@@ -78,7 +78,11 @@ pub async fn apply(
     let object = dynamic(object)?;
     let name = object.metadata.name.clone().unwrap_or_default();
     api(client, kind, namespace)
-        .patch(&name, &PatchParams::apply("irsa-lab").force(), &Patch::Apply(&object))
+        .patch(
+            &name,
+            &PatchParams::apply("irsa-lab").force(),
+            &Patch::Apply(&object),
+        )
         .await
         .map(value)
         .map_err(refusal)
@@ -112,13 +116,27 @@ pub async fn ensure(
     }
 }
 
-pub async fn get(client: &kube::Client, kind: &str, namespace: Option<&str>, name: &str) -> Result<Value, KubeError> {
-    api(client, kind, namespace).get(name).await.map(value).map_err(refusal)
+pub async fn get(
+    client: &kube::Client,
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Value, KubeError> {
+    api(client, kind, namespace)
+        .get(name)
+        .await
+        .map(value)
+        .map_err(refusal)
 }
 
 /// `kubectl delete --grace-period=0`: with no kubelet, a graceful pod deletion would
 /// wait forever.
-pub async fn delete(client: &kube::Client, kind: &str, namespace: &str, name: &str) -> Result<(), KubeError> {
+pub async fn delete(
+    client: &kube::Client,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<(), KubeError> {
     let params = DeleteParams {
         grace_period_seconds: Some(0),
         ..DeleteParams::default()
@@ -158,9 +176,11 @@ pub async fn token(
         spec["expirationSeconds"] = json!(seconds);
     }
     if let Some((name, uid)) = bound_pod {
-        spec["boundObjectRef"] = json!({"kind": "Pod", "apiVersion": "v1", "name": name, "uid": uid});
+        spec["boundObjectRef"] =
+            json!({"kind": "Pod", "apiVersion": "v1", "name": name, "uid": uid});
     }
-    let request = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
+    let request =
+        json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
     let accounts: Api<DynamicObject> = api(client, "ServiceAccount", Some(namespace));
     let answer: Value = accounts
         .create_subresource("token", service_account, &PostParams::default(), &request)
@@ -169,7 +189,12 @@ pub async fn token(
     answer["status"]["token"]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| KubeError::new("InternalError", "the TokenRequest answer has no status.token"))
+        .ok_or_else(|| {
+            KubeError::new(
+                "InternalError",
+                "the TokenRequest answer has no status.token",
+            )
+        })
 }
 
 /// A GET of a non-resource path, as text.

@@ -126,7 +126,8 @@ impl ControlPlane {
             .dir
             .path()
             .join(format!("kube-apiserver.{}.log", self.restarts));
-        let mut process = Managed::spawn("kube-apiserver", &self.binaries.kube_apiserver, &args, log)?;
+        let mut process =
+            Managed::spawn("kube-apiserver", &self.binaries.kube_apiserver, &args, log)?;
         let probe = reqwest::Client::builder()
             .use_rustls_tls()
             .tls_built_in_root_certs(false)

@@ -74,7 +74,9 @@ fn find(name: &str, cached_dir: PathBuf, version: &str) -> Result<PathBuf, Missi
         name: name.to_owned(),
         version: version.to_owned(),
         looked: looked.join(", "),
-        how: format!("tools/build-kube {component}   (or set IRSA_LAB_KUBE_BIN to a directory holding it)"),
+        how: format!(
+            "tools/build-kube {component}   (or set IRSA_LAB_KUBE_BIN to a directory holding it)"
+        ),
     })
 }
 

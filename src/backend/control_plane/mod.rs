@@ -103,17 +103,26 @@ impl ControlPlaneBackend {
     /// scheduler would, and has the kubelet fetch its tokens.
     async fn create_pod(&mut self, namespace: &str, pod: Value) -> Result<Option<Pod>, KubeError> {
         let created = api::create(&self.client, "Pod", Some(namespace), pod).await?;
-        let name = created["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = created["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         api::bind(&self.client, namespace, &name).await?;
         let stored = api::get(&self.client, "Pod", Some(namespace), &name).await?;
-        let uid = stored["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let uid = stored["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let key = Self::key(namespace, &name);
         self.pods.insert(key.clone(), (uid, stored.clone()));
         // The kubelet mounts the volumes as it starts the pod; a failure shows when read.
         let _ = self.mount_tokens(&key, false).await;
-        serde_json::from_value(stored)
-            .map(Some)
-            .map_err(|e| KubeError::new("InternalError", format!("the stored pod does not parse: {e}")))
+        serde_json::from_value(stored).map(Some).map_err(|e| {
+            KubeError::new(
+                "InternalError",
+                format!("the stored pod does not parse: {e}"),
+            )
+        })
     }
 
     /// The kubelet's TokenRequests for every projected token of the pod; `force` renews all.
@@ -121,7 +130,10 @@ impl ControlPlaneBackend {
         let Some((pod_uid, pod)) = self.pods.get(key).cloned() else {
             return Vec::new();
         };
-        let sa = pod["spec"]["serviceAccountName"].as_str().unwrap_or("default").to_owned();
+        let sa = pod["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or("default")
+            .to_owned();
         let now = self.clock.now().unix_timestamp();
         let mut errors = Vec::new();
         for projection in projected_tokens(&pod) {
@@ -143,7 +155,10 @@ impl ControlPlaneBackend {
             match issued {
                 Ok(token) => {
                     let lifetime = kubelet::token_lifetime(&token).unwrap_or(3600);
-                    let file = TokenFile { token, issued_at: now };
+                    let file = TokenFile {
+                        token,
+                        issued_at: now,
+                    };
                     self.kubelet
                         .tokens
                         .entry(key.clone())
@@ -168,7 +183,14 @@ impl ControlPlaneBackend {
             });
             api::apply(&self.client, "ClusterRoleBinding", None, binding).await?;
         } else {
-            match api::get(&self.client, "ClusterRoleBinding", None, ANONYMOUS_DISCOVERY).await {
+            match api::get(
+                &self.client,
+                "ClusterRoleBinding",
+                None,
+                ANONYMOUS_DISCOVERY,
+            )
+            .await
+            {
                 Ok(_) => {
                     let resource = api::resource("ClusterRoleBinding");
                     let bindings: kube::Api<kube::api::DynamicObject> =
@@ -230,15 +252,20 @@ impl Backend for ControlPlaneBackend {
             let plane = ControlPlane::start(cluster, binaries)
                 .await
                 .map_err(failed("etcd and kube-apiserver"))?;
-            let client = plane.client().await.map_err(failed("the Kubernetes client"))?;
+            let client = plane
+                .client()
+                .await
+                .map_err(failed("the Kubernetes client"))?;
             let setup: anyhow::Result<()> = async {
-                let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": api::NODE}});
+                let node =
+                    json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": api::NODE}});
                 api::ensure(&client, "Node", None, node).await?;
                 Ok(())
             }
             .await;
             setup.map_err(failed("the node"))?;
-            let webhook = OutOfClusterWebhook::start(&plane, &webhook_binary, &context.webhook).await?;
+            let webhook =
+                OutOfClusterWebhook::start(&plane, &webhook_binary, &context.webhook).await?;
             let barrier = if context.webhook.running {
                 Some(
                     WatchBarrier::new(webhook.port, &webhook.ca_pem, &flags.annotation_prefix)
@@ -265,7 +292,9 @@ impl Backend for ControlPlaneBackend {
         let mut backend = started?;
         let prepared: Result<(), KubeError> = async {
             backend.ensure_namespace("default").await?;
-            backend.set_anonymous_discovery(cluster.anonymous_discovery).await?;
+            backend
+                .set_anonymous_discovery(cluster.anonymous_discovery)
+                .await?;
             backend.sync_webhook().await
         }
         .await;
@@ -273,13 +302,17 @@ impl Backend for ControlPlaneBackend {
             backend.stop().await;
             return Err(failed("the cluster's first objects")(error.into()));
         }
+        // The scenario starts once the cluster is up.
+        catch_up_with_real_time(&backend.clock);
         Ok(backend)
     }
 
     async fn apply(&mut self, object: &KubeObject) -> Result<Option<Pod>, KubeError> {
         let namespace = object.namespace().to_owned();
         self.ensure_namespace(&namespace).await?;
-        let mut value = object.to_value().map_err(|e| KubeError::new("Invalid", e.to_string()))?;
+        let mut value = object
+            .to_value()
+            .map_err(|e| KubeError::new("Invalid", e.to_string()))?;
         value["metadata"]["namespace"] = json!(namespace);
         match object {
             KubeObject::ServiceAccount(_) => {
@@ -289,8 +322,10 @@ impl Backend for ControlPlaneBackend {
             }
             KubeObject::ConfigMap(cm) => {
                 api::apply(&self.client, "ConfigMap", Some(&namespace), value).await?;
-                self.config_maps
-                    .insert(Self::key(&namespace, object.name()), cm.data.clone().unwrap_or_default());
+                self.config_maps.insert(
+                    Self::key(&namespace, object.name()),
+                    cm.data.clone().unwrap_or_default(),
+                );
                 if self.watch_config_map && namespace == self.webhook_namespace {
                     // The ConfigMap has its own watch: no marker orders it; give it a moment.
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -301,7 +336,11 @@ impl Backend for ControlPlaneBackend {
             KubeObject::Deployment(deployment) => {
                 api::apply(&self.client, "Deployment", Some(&namespace), value).await?;
                 // What the ReplicaSet controller would create, named as the emulated one.
-                let template = deployment.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+                let template = deployment
+                    .spec
+                    .as_ref()
+                    .map(|s| s.template.clone())
+                    .unwrap_or_default();
                 let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": template.metadata.unwrap_or_default(), "spec": template.spec});
                 pod["metadata"]["name"] = json!(format!("{}-0", object.name()));
                 pod["metadata"]["namespace"] = json!(namespace);
@@ -344,7 +383,9 @@ impl Backend for ControlPlaneBackend {
             .get(&Self::key(namespace, pod))
             .ok_or_else(|| not_found("pods", pod))?;
         let spec = kubelet::container_or_not_found(value, container)?;
-        resolve_env(spec, |name| self.config_maps.get(&Self::key(namespace, name)).cloned())
+        resolve_env(spec, |name| {
+            self.config_maps.get(&Self::key(namespace, name)).cloned()
+        })
     }
 
     async fn read_file(
@@ -395,7 +436,9 @@ impl Backend for ControlPlaneBackend {
             &request.service_account,
             &request.audiences,
             request.expiration_seconds,
-            bound.as_ref().map(|(name, uid)| (name.as_str(), uid.as_str())),
+            bound
+                .as_ref()
+                .map(|(name, uid)| (name.as_str(), uid.as_str())),
         )
         .await
     }
@@ -425,6 +468,15 @@ impl Backend for ControlPlaneBackend {
     }
 
     async fn time_passed(&mut self) {
+        // A short advance (see `limits::REAL_WAIT`) is waited out for real, so the
+        // apiserver's clock is where the scenario's is.
+        let ahead = self.clock.now() - time::OffsetDateTime::now_utc();
+        if ahead.is_positive()
+            && let Ok(wait) = Duration::try_from(ahead)
+            && wait <= limits::REAL_WAIT
+        {
+            tokio::time::sleep(wait).await;
+        }
         let keys: Vec<Key> = self.pods.keys().cloned().collect();
         for key in keys {
             let _ = self.mount_tokens(&key, false).await;

@@ -53,7 +53,11 @@ impl Managed {
     }
 
     /// Waits until `ready` says so, failing when the process exits or `timeout` passes.
-    pub async fn wait_ready<F, Fut>(&mut self, timeout: Duration, mut ready: F) -> anyhow::Result<Duration>
+    pub async fn wait_ready<F, Fut>(
+        &mut self,
+        timeout: Duration,
+        mut ready: F,
+    ) -> anyhow::Result<Duration>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,

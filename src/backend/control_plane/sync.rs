@@ -48,7 +48,10 @@ impl WatchBarrier {
     /// Returns once the webhook has seen every ServiceAccount change made so far.
     pub async fn wait(&mut self, kube: &kube::Client) -> Result<(), KubeError> {
         self.generation += 1;
-        let role = format!("arn:aws:iam::000000000000:role/{MARKER}-{}", self.generation);
+        let role = format!(
+            "arn:aws:iam::000000000000:role/{MARKER}-{}",
+            self.generation
+        );
         let marker = json!({
             "apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": MARKER, "namespace": MARKER_NAMESPACE, "annotations": {&self.annotation: role}},
@@ -56,7 +59,11 @@ impl WatchBarrier {
         api::apply(kube, "ServiceAccount", Some(MARKER_NAMESPACE), marker).await?;
         let began = Instant::now();
         while began.elapsed() < SYNC_TIMEOUT {
-            if self.probe().await.is_some_and(|patch| patch.contains(&role)) {
+            if self
+                .probe()
+                .await
+                .is_some_and(|patch| patch.contains(&role))
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -87,9 +94,20 @@ impl WatchBarrier {
                 },
             },
         });
-        let answer: Value = self.client.post(&self.url).json(&review).send().await.ok()?.json().await.ok()?;
+        let answer: Value = self
+            .client
+            .post(&self.url)
+            .json(&review)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
         let patch = answer["response"]["patch"].as_str()?;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(patch).ok()?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(patch)
+            .ok()?;
         String::from_utf8(bytes).ok()
     }
 }

@@ -34,7 +34,11 @@ pub struct OutOfClusterWebhook {
     pub ca_pem: String,
 }
 
-fn mutating_webhook_configuration(url: &str, ca_pem: &str, policy: FailurePolicy) -> anyhow::Result<Value> {
+fn mutating_webhook_configuration(
+    url: &str,
+    ca_pem: &str,
+    policy: FailurePolicy,
+) -> anyhow::Result<Value> {
     let mut manifest: Value =
         serde_norway::from_str(DEPLOY_MANIFEST).context("webhook/deploy/mutatingwebhook.yaml")?;
     let policy = match policy {
@@ -79,8 +83,12 @@ impl OutOfClusterWebhook {
                     "--bind=127.0.0.1".to_owned(),
                 ];
                 args.extend(setup.flags.iter().cloned());
-                let mut process =
-                    Managed::spawn("pod-identity-webhook", binary, &args, dir.join("webhook.log"))?;
+                let mut process = Managed::spawn(
+                    "pod-identity-webhook",
+                    binary,
+                    &args,
+                    dir.join("webhook.log"),
+                )?;
                 let probe = reqwest::Client::builder()
                     .use_rustls_tls()
                     .tls_built_in_root_certs(false)
@@ -144,8 +152,12 @@ async fn register(plane: &ControlPlane, object: Value) -> anyhow::Result<()> {
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
     let object: DynamicObject = serde_json::from_value(object)?;
     let name = object.metadata.name.clone().unwrap_or_default();
-    api.patch(&name, &PatchParams::apply("irsa-lab").force(), &Patch::Apply(&object))
-        .await
-        .context("registering the MutatingWebhookConfiguration")?;
+    api.patch(
+        &name,
+        &PatchParams::apply("irsa-lab").force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .context("registering the MutatingWebhookConfiguration")?;
     Ok(())
 }

@@ -117,12 +117,13 @@ impl Apiserver {
         let requested = request
             .expiration_seconds
             .unwrap_or(DEFAULT_EXPIRATION_SECONDS);
+        // The name kube quotes is the TokenRequest object's, which clients leave empty
+        // (`kubectl create token` does): `""`, seen from a real kube-apiserver 1.34.
         let invalid = |detail: String| {
             KubeError::new(
                 "Invalid",
                 format!(
-                    "TokenRequest.authentication.k8s.io {:?} is invalid: spec.expirationSeconds: Invalid value: {requested}: {detail}",
-                    request.service_account
+                    "TokenRequest.authentication.k8s.io \"\" is invalid: spec.expirationSeconds: Invalid value: {requested}: {detail}"
                 ),
             )
         };
