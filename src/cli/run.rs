@@ -127,6 +127,20 @@ impl Progress for Printer<'_> {
     }
 }
 
+/// Runs `run` unless Ctrl-C (SIGINT) comes first. Then the run is dropped, which kills
+/// every process the backend started (their handles kill on drop) and removes its files.
+fn interruptible<T>(
+    runtime: &tokio::runtime::Runtime,
+    run: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    runtime.block_on(async {
+        tokio::select! {
+            done = run => Some(done),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    })
+}
+
 fn write_transcript(dir: &Path, report: &ScenarioReport) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| {
         format!(
@@ -189,13 +203,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             out: stdout,
             verbose: args.verbose,
         };
-        let report = match args.backend {
-            BackendChoice::Emulated => {
-                runtime.block_on(run_scenario::<EmulatedBackend>(scenario, &mut printer))
-            }
-            BackendChoice::ControlPlane => {
-                runtime.block_on(run_scenario::<ControlPlaneBackend>(scenario, &mut printer))
-            }
+        let played = match args.backend {
+            BackendChoice::Emulated => interruptible(
+                &runtime,
+                run_scenario::<EmulatedBackend>(scenario, &mut printer),
+            ),
+            BackendChoice::ControlPlane => interruptible(
+                &runtime,
+                run_scenario::<ControlPlaneBackend>(scenario, &mut printer),
+            ),
+        };
+        let Some(report) = played else {
+            writeln!(
+                stdout,
+                "\ninterrupted: {} stopped, every process it started is gone",
+                scenario.name
+            )?;
+            return Ok(ExitCode::from(130));
         };
         match report {
             Ok(report) => {
