@@ -10,7 +10,7 @@ pub mod apiserver;
 pub mod binaries;
 mod limits;
 pub mod process;
-mod sync;
+pub mod sync;
 pub mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet};

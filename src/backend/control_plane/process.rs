@@ -45,6 +45,11 @@ impl Managed {
         Ok(Self { name, child, log })
     }
 
+    /// The operating system's process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The last lines of its log.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

@@ -133,6 +133,11 @@ impl OutOfClusterWebhook {
         })
     }
 
+    /// The webhook's process id, when it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().and_then(Managed::pid)
+    }
+
     pub async fn stop(self) {
         if let Some(process) = self.process {
             process.stop().await;
