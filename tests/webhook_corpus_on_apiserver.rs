@@ -170,7 +170,7 @@ async fn play(shared: &Shared, case: &Case) -> Result<Value, Failed> {
     };
     let webhook = OutOfClusterWebhook::start(&shared.plane, &shared.webhook, &setup)
         .await
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
     let name = pod["metadata"]["name"]
         .as_str()
         .unwrap_or_default()

@@ -24,7 +24,8 @@ impl KubeError {
 pub enum BackendError {
     #[error("the webhook's flags are invalid: {0}")]
     WebhookFlags(String),
-    #[error("failed to start {component}: {source}")]
+    // The cause is the error's source: `{:#}` (anyhow's chain) prints it once.
+    #[error("failed to start {component}")]
     Start {
         component: &'static str,
         #[source]
