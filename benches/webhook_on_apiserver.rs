@@ -59,7 +59,7 @@ fn service_account(i: usize) -> (String, Value) {
         "meta.helm.sh/release-name": format!("release-{}", i % 50),
         "meta.helm.sh/release-namespace": namespace,
     });
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         annotations["eks.amazonaws.com/role-arn"] = json!(format!("arn:aws:iam::111122223333:role/sa-{i}"));
     }
     let sa = json!({
@@ -144,7 +144,7 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
     while let Some(result) = stream.next().await {
         result?;
         done += 1;
-        if done % 10_000 == 0 {
+        if done.is_multiple_of(10_000) {
             println!("  {done} ServiceAccounts created ({:.0}/s)", done as f64 / created.elapsed().as_secs_f64());
         }
     }
