@@ -155,7 +155,9 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let loaded = rss_mib(pid);
     println!("webhook RSS with {accounts} ServiceAccounts: {loaded:.1} MiB (+{:.1} MiB)", loaded - idle);
-    println!("kube-apiserver for comparison: the apiserver's own log is in {}", plane.dir().display());
+    if let Some(apiserver) = plane.apiserver_pid() {
+        println!("kube-apiserver RSS for scale: {:.0} MiB", rss_mib(apiserver));
+    }
 
     // Admission reviews over HTTPS keep-alive, straight to the webhook.
     let https = reqwest::Client::builder()

@@ -74,6 +74,11 @@ impl ControlPlane {
         format!("https://127.0.0.1:{}", self.port)
     }
 
+    /// kube-apiserver's process id, while it runs.
+    pub fn apiserver_pid(&self) -> Option<u32> {
+        self.apiserver.as_ref().and_then(Managed::pid)
+    }
+
     /// The CA of the apiserver's serving certificate.
     pub fn ca_pem(&self) -> &str {
         &self.pki.ca_pem
