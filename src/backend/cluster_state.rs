@@ -157,7 +157,9 @@ impl ClusterState {
 
     /// The kid the signing key's tokens carry when it is not the derived one.
     pub fn signing_kid_override(&self) -> Option<&str> {
-        self.kid_overrides.get(&self.signing_key).map(String::as_str)
+        self.kid_overrides
+            .get(&self.signing_key)
+            .map(String::as_str)
     }
 
     /// The JWKS listing keys `names` in order, each under its kid (see [`Self::kid_of`]).

@@ -176,9 +176,9 @@ impl Apiserver {
         };
         // A kid given in the scenario (a customer's, kept by `scenario from-bundle`):
         // the same header shape, that kid instead of the derived one.
-        if let (Some(kid), KidMode::Sha256) = (cluster.signing_kid_override(), cluster.kid_mode())
-        {
-            let header = serde_json::json!({"alg": cluster.signer().algorithm().as_str(), "kid": kid});
+        if let (Some(kid), KidMode::Sha256) = (cluster.signing_kid_override(), cluster.kid_mode()) {
+            let header =
+                serde_json::json!({"alg": cluster.signer().algorithm().as_str(), "kid": kid});
             return Ok(sign_raw(&header, &token.claims(), cluster.signer()));
         }
         Ok(sign_bound_token(
