@@ -85,7 +85,7 @@ fn is_injected_volume(name: &str) -> bool {
     name == "aws-iam-token" || name.starts_with("kube-api-access-")
 }
 
-fn clean_pod(pod: &Value, namespace: &str) -> Value {
+fn clean_pod(pod: &Value, namespace: &str, region: Option<&str>) -> Value {
     let mut spec = pod["spec"].clone();
     let mutated = spec["volumes"]
         .as_array()
@@ -481,7 +481,7 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
         .unwrap_or("app")
         .to_owned();
     let pod = match &inputs.pod {
-        Some(pod) => clean_pod(pod, &namespace),
+        Some(pod) => clean_pod(pod, &namespace, decision.config.region.as_deref()),
         None => {
             notes.push("no pod.yaml: a plain pod running as the ServiceAccount is assumed".into());
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name, "namespace": namespace},
@@ -502,6 +502,7 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
         ..Expect::default()
     };
     let mut steps: Vec<Step> = Vec::new();
+    let mut reported = expect_message.clone();
     if hosting != json!("apiserver") {
         let private = matches!(cause, "documents-not-public" | "bucket-refuses-acls");
         if private {
@@ -604,8 +605,9 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
         let mut expect = expected.clone();
         expect.error = Some(ExpectedError {
             code: expect_code.to_owned(),
-            message: Some(message),
+            message: Some(message.clone()),
         });
+        reported = message;
         steps.push(Step {
             name: Some("the call that failed for the customer".into()),
             assume_role: Some(last),
@@ -638,7 +640,7 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
         text.push_str(&format!("# {note}.\n"));
     }
     text.push_str(&format!(
-        "# The last step expects the reported error: {expect_code}: {expect_message}\n"
+        "# The last step expects the reported error: {expect_code}: {reported}\n"
     ));
     let description = format!(
         "Replay of a customer's setup (support bundle {name}). Most likely cause: {}.\nReported: {}\n",
