@@ -262,8 +262,11 @@ fn reproduce_bundle(dir: &Path) -> Result<(), Failed> {
     )
 }
 
+/// One CLI case: its test name and body.
+type CliCase = (&'static str, fn() -> Result<(), Failed>);
+
 fn cli_trials() -> Vec<Trial> {
-    let cases: Vec<(&str, fn() -> Result<(), Failed>)> = vec![
+    let cases: Vec<CliCase> = vec![
         ("cli::missing-token-file", || {
             let out = irsa_lab(&["diagnose", "--token", "/nonexistent/token"]);
             let stderr = String::from_utf8_lossy(&out.stderr);

@@ -50,12 +50,13 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(id: &'static str, group: Group, title: &'static str) -> CheckBuilder {
+    /// Starts a check; finish it with `.pass(..)`, `.fail(..)`, `.warn(..)` or `.unknown(..)`.
+    pub fn named(id: &'static str, group: Group, title: &'static str) -> CheckBuilder {
         CheckBuilder { id, group, title }
     }
 }
 
-/// `Check::new(..).pass(reason)` and friends.
+/// `Check::named(..).pass(reason)` and friends.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckBuilder {
     id: &'static str,

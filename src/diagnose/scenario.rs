@@ -114,12 +114,22 @@ fn clean_pod(pod: &Value, namespace: &str, region: Option<&str>) -> Value {
             if let Some(mounts) = container["volumeMounts"].as_array_mut() {
                 mounts.retain(|m| !m["name"].as_str().is_some_and(is_injected_volume));
             }
+            // The webhook's env (identity, and the region its flag injects) goes: the
+            // scenario's webhook injects it again, or not, as it decides.
             if mutated && let Some(env) = container["env"].as_array_mut() {
                 env.retain(|e| {
-                    !e["name"]
-                        .as_str()
-                        .is_some_and(|n| INJECTED_ENV.contains(&n))
+                    let name = e["name"].as_str().unwrap_or_default();
+                    let injected_region = matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION")
+                        && region.is_some_and(|r| e["value"] == r);
+                    !INJECTED_ENV.contains(&name) && !injected_region
                 });
+            }
+            for key in ["env", "volumeMounts"] {
+                if container[key].as_array().is_some_and(Vec::is_empty)
+                    && let Some(object) = container.as_object_mut()
+                {
+                    object.remove(key);
+                }
             }
             if let Some(object) = container.as_object_mut() {
                 for k in [

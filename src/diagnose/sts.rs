@@ -41,7 +41,7 @@ pub fn check(cx: &Context, checks: &mut Checks) {
 }
 
 fn role_arn(cx: &Context) -> Check {
-    let c = Check::new("sts.role-arn", G, "RoleArn is a role ARN");
+    let c = Check::named("sts.role-arn", G, "RoleArn is a role ARN");
     let Some((arn, from)) = &cx.role_arn else {
         return c.unknown("no role ARN given (--role-arn, the pod's AWS_ROLE_ARN, the ServiceAccount's role-arn annotation or --role)");
     };
@@ -66,7 +66,7 @@ fn role_arn(cx: &Context) -> Check {
 }
 
 fn parses(cx: &Context) -> Check {
-    let c = Check::new("sts.jwt", G, "the token is a JWT");
+    let c = Check::named("sts.jwt", G, "the token is a JWT");
     let token = &cx.inputs.token;
     match &token.token {
         Ok(t) if token.signed => c.pass(format!("alg {}, kid {}", t.header.alg, kid_text(token.kid()))),
@@ -91,7 +91,7 @@ fn kid_text(kid: Option<&str>) -> String {
 }
 
 fn issuer(cx: &Context) -> Check {
-    let c = Check::new("sts.iss", G, "the token names its issuer (iss)");
+    let c = Check::named("sts.iss", G, "the token names its issuer (iss)");
     match cx.inputs.token.claims.get("iss") {
         Some(Value::String(iss)) => c.pass(iss.clone()),
         Some(other) => c.fail(
@@ -106,7 +106,7 @@ fn issuer(cx: &Context) -> Check {
 }
 
 fn provider_url_form(cx: &Context) -> Check {
-    let c = Check::new("sts.provider-url", G, "the provider URL is one IAM accepts");
+    let c = Check::named("sts.provider-url", G, "the provider URL is one IAM accepts");
     let Some(url) = cx.provider_url() else {
         return c.unknown("no provider given (aws iam get-open-id-connect-provider)");
     };
@@ -131,7 +131,7 @@ fn provider_url_form(cx: &Context) -> Check {
 }
 
 fn provider_matches(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.provider",
         G,
         "an IAM OIDC provider's URL equals iss, byte for byte",
@@ -185,7 +185,7 @@ fn provider_matches(cx: &Context) -> Check {
 }
 
 fn audience(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.audience",
         G,
         "aud (or azp) is one of the provider's client ids",
@@ -232,7 +232,7 @@ fn audience(cx: &Context) -> Check {
 }
 
 fn subject(cx: &Context) -> Check {
-    let c = Check::new("sts.sub", G, "the token has a subject (sub)");
+    let c = Check::named("sts.sub", G, "the token has a subject (sub)");
     match cx.inputs.token.claim_str("sub") {
         Some(sub) => c.pass(sub),
         None => c.fail(
@@ -243,7 +243,7 @@ fn subject(cx: &Context) -> Check {
 }
 
 fn discovery(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.discovery",
         G,
         "the discovery document has issuer and jwks_uri",
@@ -277,7 +277,7 @@ fn discovery(cx: &Context) -> Check {
 }
 
 fn discovery_issuer(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.discovery-issuer",
         G,
         "the discovery document's issuer equals iss",
@@ -299,7 +299,7 @@ fn discovery_issuer(cx: &Context) -> Check {
 }
 
 fn jwks_uri(cx: &Context) -> Check {
-    let c = Check::new("sts.jwks-uri", G, "jwks_uri is an https URL STS can reach");
+    let c = Check::named("sts.jwks-uri", G, "jwks_uri is an https URL STS can reach");
     let Some(uri) = cx.discovery_str("jwks_uri") else {
         return c.unknown("needs the discovery document");
     };
@@ -310,7 +310,7 @@ fn jwks_uri(cx: &Context) -> Check {
         );
     }
     let host = host_of(&uri).unwrap_or_default();
-    let iss_host = cx.iss().and_then(|i| host_of(i)).unwrap_or_default();
+    let iss_host = cx.iss().and_then(host_of).unwrap_or_default();
     if looks_like_apiserver(&uri) {
         return c.fail(
             format!(
@@ -334,7 +334,7 @@ fn jwks_uri(cx: &Context) -> Check {
 }
 
 fn kid_lookup(cx: &Context) -> (Check, Option<Jwk>) {
-    let c = Check::new("sts.kid", G, "the JWKS has a key with the token's kid");
+    let c = Check::named("sts.kid", G, "the JWKS has a key with the token's kid");
     let token = &cx.inputs.token;
     let Some((path, set)) = &cx.inputs.jwks else {
         return (
@@ -395,7 +395,7 @@ fn kid_lookup(cx: &Context) -> (Check, Option<Jwk>) {
 }
 
 fn public_read(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.public-read",
         G,
         "both documents are publicly readable, fast",
@@ -423,7 +423,7 @@ fn public_read(cx: &Context) -> Check {
 }
 
 fn thumbprint(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.thumbprint",
         G,
         "the provider's thumbprints, where AWS checks them",
@@ -458,7 +458,7 @@ fn thumbprint(cx: &Context) -> Check {
 }
 
 fn signature(cx: &Context, jwk: Option<&Jwk>) -> Check {
-    let c = Check::new("sts.signature", G, "the signature verifies with that key");
+    let c = Check::named("sts.signature", G, "the signature verifies with that key");
     let token = &cx.inputs.token;
     let Ok(parsed) = &token.token else {
         return c.unknown("the token does not parse");
@@ -488,7 +488,7 @@ fn signature(cx: &Context, jwk: Option<&Jwk>) -> Check {
 }
 
 fn expiry(cx: &Context) -> Check {
-    let c = Check::new("sts.exp", G, "not expired (exp, 5 minutes of tolerance)");
+    let c = Check::named("sts.exp", G, "not expired (exp, 5 minutes of tolerance)");
     let token = &cx.inputs.token;
     let Some(exp) = token.claims.get("exp") else {
         return c.fail(
@@ -527,7 +527,7 @@ fn expiry(cx: &Context) -> Check {
 }
 
 fn not_before(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.iat-nbf",
         G,
         "iat and nbf are not in the future (5 minutes of tolerance)",
@@ -583,7 +583,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 fn trust_principal(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.trust-principal",
         G,
         "the trust policy's Principal.Federated is the provider's ARN",
@@ -613,7 +613,7 @@ fn trust_principal(cx: &Context) -> Check {
 }
 
 fn trust_action(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.trust-action",
         G,
         "the trust policy allows sts:AssumeRoleWithWebIdentity",
@@ -643,7 +643,7 @@ fn trust_action(cx: &Context) -> Check {
 }
 
 fn trust_conditions(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.trust-conditions",
         G,
         "the trust policy admits this token (conditions on :sub, :aud, :amr)",
@@ -707,7 +707,7 @@ fn trust_conditions(cx: &Context) -> Check {
 }
 
 fn max_session(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "sts.max-session",
         G,
         "DurationSeconds within the role's MaxSessionDuration",
@@ -728,7 +728,7 @@ fn max_session(cx: &Context) -> Check {
 }
 
 fn propagation(cx: &Context) -> Check {
-    let c = Check::new("sts.propagation", G, "IAM changes had time to reach STS");
+    let c = Check::named("sts.propagation", G, "IAM changes had time to reach STS");
     let Some(created) = cx.inputs.role.as_ref().and_then(|r| r.created) else {
         return c.unknown("no role creation time (aws iam get-role shows CreateDate)");
     };

@@ -144,7 +144,7 @@ fn pod_env(pod: &Value) -> BTreeMap<String, String> {
 /// Appends the webhook's checks.
 pub fn check(cx: &Context, decision: &Decision, checks: &mut Checks) {
     let cfg = &decision.config;
-    let flags = Check::new("webhook.flags", G, "the webhook's flags");
+    let flags = Check::named("webhook.flags", G, "the webhook's flags");
     checks.push(match &cx.inputs.webhook_flags {
         Some(words) => flags.pass(if words.is_empty() { "none (defaults)".to_owned() } else { words.join(" ") }),
         None => flags.unknown(format!(
@@ -154,7 +154,7 @@ pub fn check(cx: &Context, decision: &Decision, checks: &mut Checks) {
     });
 
     let annotation = cfg.annotation("role-arn");
-    let role = Check::new(
+    let role = Check::named(
         "webhook.role-annotation",
         G,
         "the ServiceAccount names a role (role-arn annotation)",
@@ -186,7 +186,7 @@ pub fn check(cx: &Context, decision: &Decision, checks: &mut Checks) {
         Some(Identity::ContainerCredentials { .. }) => role.pass("container-credentials (EKS Pod Identity) mode"),
     });
 
-    let audience = Check::new(
+    let audience = Check::named(
         "webhook.audience",
         G,
         "the projected token's audience is a client id of the provider",
@@ -215,7 +215,7 @@ pub fn check(cx: &Context, decision: &Decision, checks: &mut Checks) {
         _ => audience.unknown("no web-identity decision (needs the ServiceAccount)"),
     });
 
-    let expiration = Check::new(
+    let expiration = Check::named(
         "webhook.token-expiration",
         G,
         "the token lifetime the webhook asks for",
@@ -237,7 +237,7 @@ pub fn check(cx: &Context, decision: &Decision, checks: &mut Checks) {
     });
 
     let env = cx.inputs.pod.as_ref().map(pod_env).unwrap_or_default();
-    let region = Check::new(
+    let region = Check::named(
         "webhook.region",
         G,
         "the pod gets a region (off AWS there is no instance metadata)",
@@ -254,7 +254,7 @@ pub fn check(cx: &Context, decision: &Decision, checks: &mut Checks) {
         ),
     });
 
-    let regional = Check::new("webhook.regional-sts", G, "global or regional STS endpoint");
+    let regional = Check::named("webhook.regional-sts", G, "global or regional STS endpoint");
     checks.push(match &decision.identity {
         Some(Identity::WebIdentity { regional_sts: true, .. }) => {
             regional.pass("AWS_STS_REGIONAL_ENDPOINTS=regional (the SDK calls sts.<region>.amazonaws.com)")
@@ -270,7 +270,7 @@ pub fn check(cx: &Context, decision: &Decision, checks: &mut Checks) {
 }
 
 fn injection(cx: &Context, decision: &Decision, env: &BTreeMap<String, String>) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "webhook.injection",
         G,
         "the pod carries what the webhook injects",
@@ -333,7 +333,7 @@ fn injection(cx: &Context, decision: &Decision, env: &BTreeMap<String, String>) 
 }
 
 fn token_file(cx: &Context) -> Check {
-    let c = Check::new(
+    let c = Check::named(
         "webhook.token-file",
         G,
         "the token file is readable by the container's user",
