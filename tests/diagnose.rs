@@ -389,6 +389,79 @@ fn cli_trials() -> Vec<Trial> {
                 format!("exit {:?}", out.status.code())
             })
         }),
+        (
+            "cli::expired-by-now-without-a-time-is-only-a-warning",
+            || {
+                // A token pasted days later has expired since: without --at that proves nothing.
+                let dir = tempfile::tempdir()?;
+                let path = dir.path().join("token.json");
+                std::fs::write(
+                    &path,
+                    r#"{"header": {"alg": "RS256", "kid": "k1"}, "claims": {"iss": "https://oidc.example.com", "aud": "sts.amazonaws.com", "sub": "system:serviceaccount:a:b", "exp": 1700000000, "iat": 1699996400}}"#,
+                )?;
+                let out = irsa_lab(&["diagnose", "--json", "--token", &path.display().to_string()]);
+                let report: Value = serde_json::from_slice(&out.stdout)?;
+                let exp = report["checks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["id"] == "sts.exp")
+                    .cloned()
+                    .unwrap_or_default();
+                ensure(
+                    exp["status"] == "warn"
+                        && exp["reason"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .contains("expired by now"),
+                    || exp.to_string(),
+                )?;
+                let out = irsa_lab(&[
+                    "diagnose",
+                    "--json",
+                    "--token",
+                    &path.display().to_string(),
+                    "--at",
+                    "1700000400",
+                ]);
+                let report: Value = serde_json::from_slice(&out.stdout)?;
+                let exp = report["checks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["id"] == "sts.exp")
+                    .cloned()
+                    .unwrap_or_default();
+                ensure(exp["status"] == "fail", || exp.to_string())
+            },
+        ),
+        (
+            "cli::without-error-text-the-first-failure-predicts-the-error",
+            || {
+                let bundle = bundles_dir().join("trust-policy-wrong-namespace");
+                let out = irsa_lab(&[
+                    "diagnose",
+                    "--json",
+                    "--bundle",
+                    &bundle.display().to_string(),
+                    "--error",
+                    "",
+                ]);
+                let report: Value = serde_json::from_slice(&out.stdout)?;
+                let error = &report["errors"][0];
+                ensure(
+                    error["id"] == "access-denied" && error["predicted"] == true,
+                    || report["errors"].to_string(),
+                )?;
+                ensure(
+                    report["mostLikelyCause"]["id"] == "trust-condition-mismatch",
+                    || report["mostLikelyCause"].to_string(),
+                )?;
+                ensure(out.status.code() == Some(1), || {
+                    format!("exit {:?}", out.status.code())
+                })
+            },
+        ),
         ("cli::help-lists-the-bundle-files", || {
             let out = irsa_lab(&["diagnose", "--help"]);
             let help = String::from_utf8_lossy(&out.stdout);

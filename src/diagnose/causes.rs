@@ -741,3 +741,35 @@ pub fn predicted(checks: &Checks) -> Option<KnownError> {
         .find(|(check, _)| checks.failed(check))
         .and_then(|(_, error)| known(error))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_texts_are_classified_in_the_chain_s_order() {
+        let ids = |text: &str| classify(text).iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(
+                "An error occurred (InvalidIdentityToken) when calling the AssumeRoleWithWebIdentity operation: Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"
+            ),
+            ["key-retrieval"]
+        );
+        // The STS error after the S3 upload error: the STS one is "the" error.
+        assert_eq!(
+            ids(
+                "upload failed: An error occurred (AccessControlListNotSupported) when calling the PutObject operation: The bucket does not allow ACLs\nIncorrect token audience"
+            ),
+            ["incorrect-audience", "acl-not-supported"]
+        );
+        assert_eq!(ids("unable to locate credentials"), ["no-credentials"]);
+        assert_eq!(ids("something else entirely"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn every_known_error_has_causes() {
+        for error in KNOWN_ERRORS {
+            assert!(!rules(error.id).is_empty(), "{}", error.id);
+        }
+    }
+}

@@ -22,6 +22,8 @@ pub struct Context<'a> {
     /// When the failure happened (Unix seconds), and where that came from.
     pub at: i64,
     pub at_source: String,
+    /// True when nothing said when the failure happened and `now` stands in for it.
+    pub at_is_now: bool,
     /// The role ARN the SDK asked for, and where it came from.
     pub role_arn: Option<(String, String)>,
     /// The issuer or its JWKS is served by a CDN.
@@ -44,10 +46,18 @@ impl<'a> Context<'a> {
                 None => (now, "now".to_owned()),
             },
         };
+        let when = time::OffsetDateTime::from_unix_timestamp(at)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| at.to_string());
         let mut cx = Self {
             inputs,
             at,
-            at_source: format!("{at_source} ({at})"),
+            at_is_now: at_source == "now",
+            at_source: format!("{at_source}, {when}"),
             role_arn: role_arn(inputs),
             cdn: false,
             s3: false,
@@ -206,5 +216,41 @@ pub fn looks_like_apiserver(url: &str) -> bool {
                     .any(|s| host.ends_with(s))
                 || host.starts_with("kubernetes.default")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apiserver_addresses_are_told_from_public_hosts() {
+        for inside in [
+            "https://10.20.0.5:6443/openid/v1/jwks",
+            "https://192.168.1.10/openid/v1/jwks",
+            "https://kubernetes.default.svc/openid/v1/jwks",
+            "https://master/openid/v1/jwks",
+            "https://[::1]/keys.json",
+            "https://k8s.example.com:6443/openid/v1/jwks",
+        ] {
+            assert!(looks_like_apiserver(inside), "{inside}");
+        }
+        for public in [
+            "https://s3.us-east-1.amazonaws.com/oidc-test/keys.json",
+            "https://d111111abcdef8.cloudfront.net/keys.json",
+            "https://k8s.example.com/openid/v1/jwks",
+            "https://8.8.8.8/keys.json",
+        ] {
+            assert!(!looks_like_apiserver(public), "{public}");
+        }
+    }
+
+    #[test]
+    fn hosts_are_classified() {
+        assert!(is_s3_host("s3.us-west-2.amazonaws.com"));
+        assert!(is_s3_host("oidc-test.s3.us-east-1.amazonaws.com"));
+        assert!(!is_s3_host("sts.amazonaws.com"));
+        assert!(is_cdn_host("d111111abcdef8.cloudfront.net"));
+        assert!(!is_cdn_host("cloudfront.net.example.com"));
     }
 }

@@ -585,3 +585,53 @@ pub fn parse_time(text: &str) -> Option<i64> {
         .ok()
         .map(OffsetDateTime::unix_timestamp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_or_unix_seconds() {
+        assert_eq!(parse_time("1764000000"), Some(1_764_000_000));
+        assert_eq!(parse_time("2025-11-24T16:00:00Z"), Some(1_764_000_000));
+        assert_eq!(parse_time("2025-11-24T16:00:00+00:00"), Some(1_764_000_000));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn a_url_encoded_trust_policy_is_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("role.json");
+        std::fs::write(
+            &path,
+            r#"{"Role": {"RoleName": "r", "Arn": "arn:aws:iam::111122223333:role/r", "AssumeRolePolicyDocument": "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Federated%22%3A%22x%22%7D%2C%22Action%22%3A%22sts%3AAssumeRoleWithWebIdentity%22%7D%5D%7D"}}"#,
+        )
+        .unwrap();
+        let role = RoleInput::load(&path).unwrap();
+        assert_eq!(
+            role.trust_policy["Statement"][0]["Principal"]["Federated"],
+            "x"
+        );
+        assert!(role.policy.is_ok());
+        assert_eq!(role.max_session_duration, 3600);
+    }
+
+    #[test]
+    fn webhook_flags_are_checked_by_the_webhook_s_parser() {
+        assert_eq!(
+            parse_webhook_flags("--aws-default-region=us-west-2 --token-audience=x").unwrap(),
+            ["--aws-default-region=us-west-2", "--token-audience=x"]
+        );
+        assert_eq!(
+            parse_webhook_flags(
+                "- --aws-default-region=eu-west-1\n- \"--sts-regional-endpoint=true\"\n"
+            )
+            .unwrap(),
+            [
+                "--aws-default-region=eu-west-1",
+                "--sts-regional-endpoint=true"
+            ]
+        );
+        assert!(parse_webhook_flags("--token-expiration=soon").is_err());
+    }
+}

@@ -503,6 +503,14 @@ fn expiry(cx: &Context) -> Check {
         );
     };
     let at = cx.at;
+    if at >= exp.saturating_add(EXP_TOLERANCE_SECONDS) && cx.at_is_now {
+        // Nothing said when the failure happened: a token pasted a day later has expired
+        // since, which proves nothing about the failure.
+        return c.warn(
+            format!("the token has expired by now ({} s ago); whether it had when the error happened is unknown", at - exp),
+            "say when the error happened (--at, at.txt), or paste the error text",
+        );
+    }
     if at >= exp.saturating_add(EXP_TOLERANCE_SECONDS) {
         return c.fail(
             format!(
@@ -739,8 +747,9 @@ fn propagation(cx: &Context) -> Check {
             "retry AccessDenied for up to 2 minutes after creating or editing a role",
         );
     }
+    let age = humantime::format_duration(std::time::Duration::from_secs(age.unsigned_abs()));
     c.pass(format!(
-        "the role was created {age} s before {} (trust-policy edits are not dated by get-role)",
+        "the role was created {age} before {} (trust-policy edits are not dated by get-role)",
         cx.at_source
     ))
 }
