@@ -131,11 +131,14 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Where a role ARN given explicitly (`--role-arn`, `role-arn.txt`) is said to come from.
+pub const GIVEN_ROLE_ARN: &str = "the role ARN given (--role-arn, role-arn.txt)";
+
 /// The role ARN the SDK used: `--role-arn`, else the pod's `AWS_ROLE_ARN`, else the
 /// ServiceAccount's annotation, else the pasted role's.
 fn role_arn(inputs: &Inputs) -> Option<(String, String)> {
     if let Some(arn) = &inputs.role_arn {
-        return Some((arn.clone(), "--role-arn".into()));
+        return Some((arn.clone(), GIVEN_ROLE_ARN.into()));
     }
     let from_pod = inputs.pod.as_ref().and_then(|pod| {
         pod["spec"]["containers"]

@@ -21,9 +21,20 @@ pub fn human(report: &Report) -> String {
     ] {
         let _ = writeln!(out, "\n{title}");
         for check in report.checks.0.iter().filter(|c| c.group == group) {
+            // Passing checks take one line; the others their reason and fix below.
+            if check.status == Status::Pass {
+                let _ = writeln!(
+                    out,
+                    "  {:<8}{}: {}",
+                    check.status.label(),
+                    check.title,
+                    check.reason
+                );
+                continue;
+            }
             let _ = writeln!(out, "  {:<8}{}", check.status.label(), check.title);
             let _ = writeln!(out, "          {}", check.reason);
-            if let Some(fix) = check.fix.as_ref().filter(|_| check.status != Status::Pass) {
+            if let Some(fix) = &check.fix {
                 let _ = writeln!(out, "          fix: {fix}");
             }
         }

@@ -552,7 +552,7 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
             role_arn: cx
                 .role_arn
                 .as_ref()
-                .filter(|(_, from)| from == "--role-arn")
+                .filter(|(_, from)| from == super::context::GIVEN_ROLE_ARN)
                 .map(|(a, _)| a.clone()),
             duration: (error.id == "duration").then(|| {
                 let max = inputs
@@ -675,13 +675,21 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
         json!({"hosting": hosting}),
         json!({"webhook": webhook}),
         json!({"clock": {"start": rfc3339(start)}}),
-        json!({"steps": steps}),
     ];
     for section in sections {
         text.push_str(
             &serde_norway::to_string(&section).map_err(|e| ReplayError::Invalid(e.to_string()))?,
         );
     }
+    // Typed, so each step reads in the model's order (name, action, expect).
+    #[derive(serde::Serialize)]
+    struct StepsSection<'a> {
+        steps: &'a [Step],
+    }
+    text.push_str(
+        &serde_norway::to_string(&StepsSection { steps: &steps })
+            .map_err(|e| ReplayError::Invalid(e.to_string()))?,
+    );
     crate::scenario::parse(&format!("{name}.yaml"), &text)
         .map_err(|e| ReplayError::Invalid(e.to_string()))?;
     Ok(text)

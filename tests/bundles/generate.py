@@ -305,6 +305,7 @@ def main():
                       "identity provider and then retry the request."),
     }), "clock-ahead")
     write("session-duration-exceeds-max", base(key, **{
+        "role-arn.txt": ROLE_ARN,
         "error.txt": ("An error occurred (ValidationError) when calling the AssumeRoleWithWebIdentity operation: The requested "
                       "DurationSeconds exceeds the MaxSessionDuration set for this role."),
     }), "duration-exceeds-max")
