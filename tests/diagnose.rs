@@ -262,97 +262,91 @@ fn reproduce_bundle(dir: &Path) -> Result<(), Failed> {
     )
 }
 
+/// `args` is bad input: exit status 2, and stderr says `needle` (the file and the problem).
+fn bad_input(args: &[&str], needle: &str) -> Result<(), Failed> {
+    let out = irsa_lab(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure(out.status.code() == Some(2), || {
+        format!("exit {:?}: {stderr}", out.status.code())
+    })?;
+    ensure(stderr.contains(needle), || {
+        format!("stderr lacks {needle:?}: {stderr}")
+    })
+}
+
+/// The check `id` of a JSON report (`null` when absent).
+fn check_of(report: &Value, id: &str) -> Value {
+    report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// One CLI case: its test name and body.
 type CliCase = (&'static str, fn() -> Result<(), Failed>);
 
 fn cli_trials() -> Vec<Trial> {
     let cases: Vec<CliCase> = vec![
         ("cli::missing-token-file", || {
-            let out = irsa_lab(&["diagnose", "--token", "/nonexistent/token"]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            ensure(out.status.code() == Some(2), || {
-                format!("exit {:?}", out.status.code())
-            })?;
-            ensure(
-                stderr.contains("/nonexistent/token: cannot read it"),
-                || stderr.to_string(),
+            bad_input(
+                &["diagnose", "--token", "/nonexistent/token"],
+                "/nonexistent/token: cannot read it",
             )
         }),
         ("cli::malformed-jwt", || {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("token");
             std::fs::write(&path, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0")?;
-            let out = irsa_lab(&["diagnose", "--token", &path.display().to_string()]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            ensure(out.status.code() == Some(2), || {
-                format!("exit {:?}", out.status.code())
-            })?;
-            ensure(
-                stderr.contains(&format!("{}: not a JWT: a JWT is three base64url parts separated by dots, this has 2 part(s)", path.display())),
-                || stderr.to_string(),
+            bad_input(
+                &["diagnose", "--token", &path.display().to_string()],
+                &format!(
+                    "{}: not a JWT: a JWT is three base64url parts separated by dots, this has 2 part(s)",
+                    path.display()
+                ),
             )
         }),
         ("cli::bundle-without-token", || {
             let dir = tempfile::tempdir()?;
             std::fs::write(dir.path().join("error.txt"), "Incorrect token audience")?;
-            let out = irsa_lab(&["diagnose", "--bundle", &dir.path().display().to_string()]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            ensure(out.status.code() == Some(2), || {
-                format!("exit {:?}", out.status.code())
-            })?;
-            ensure(stderr.contains("no token in the bundle"), || {
-                stderr.to_string()
-            })
+            bad_input(
+                &["diagnose", "--bundle", &dir.path().display().to_string()],
+                "no token in the bundle",
+            )
         }),
         ("cli::role-json-without-arn", || {
             let dir = tempfile::tempdir()?;
             let bundle = bundles_dir().join("trust-policy-wrong-namespace");
             let role = dir.path().join("role.json");
             std::fs::write(&role, r#"{"Role": {"RoleName": "x"}}"#)?;
-            let out = irsa_lab(&[
-                "diagnose",
-                "--bundle",
-                &bundle.display().to_string(),
-                "--role",
-                &role.display().to_string(),
-            ]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            ensure(out.status.code() == Some(2), || {
-                format!("exit {:?}", out.status.code())
-            })?;
-            ensure(
-                stderr.contains(&format!("{}: no `Role.Arn`", role.display())),
-                || stderr.to_string(),
+            let (bundle, role_arg) = (bundle.display().to_string(), role.display().to_string());
+            bad_input(
+                &["diagnose", "--bundle", &bundle, "--role", &role_arg],
+                &format!("{role_arg}: no `Role.Arn`"),
             )
         }),
         ("cli::unknown-webhook-flag", || {
-            let bundle = bundles_dir().join("documents-not-public");
-            let out = irsa_lab(&[
-                "diagnose",
-                "--bundle",
-                &bundle.display().to_string(),
-                "--webhook-flags",
-                "--no-such-flag",
-            ]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            ensure(out.status.code() == Some(2), || {
-                format!("exit {:?}", out.status.code())
-            })?;
-            ensure(
-                stderr.contains("webhook flags: the webhook would refuse them")
-                    && stderr.contains("--no-such-flag"),
-                || stderr.to_string(),
+            let bundle = bundles_dir()
+                .join("documents-not-public")
+                .display()
+                .to_string();
+            bad_input(
+                &[
+                    "diagnose",
+                    "--bundle",
+                    &bundle,
+                    "--webhook-flags",
+                    "--no-such-flag",
+                ],
+                "webhook flags: the webhook would refuse them: error: unexpected argument '--no-such-flag'",
             )
         }),
         ("cli::from-bundle-missing-directory", || {
-            let out = irsa_lab(&["scenario", "from-bundle", "/nonexistent/bundle"]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            ensure(out.status.code() == Some(2), || {
-                format!("exit {:?}", out.status.code())
-            })?;
-            ensure(
-                stderr.contains("/nonexistent/bundle: not a directory"),
-                || stderr.to_string(),
+            bad_input(
+                &["scenario", "from-bundle", "/nonexistent/bundle"],
+                "/nonexistent/bundle: not a directory",
             )
         }),
         ("cli::decoded-claims-only", || {
@@ -372,17 +366,9 @@ fn cli_trials() -> Vec<Trial> {
                 "1999990060",
             ]);
             let report: Value = serde_json::from_slice(&out.stdout)?;
-            let status = |id: &str| {
-                report["checks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|c| c["id"] == id)
-                    .map(|c| c["status"].clone())
-            };
             ensure(
-                status("sts.jwt") == Some("pass".into())
-                    && status("sts.signature") == Some("unknown".into()),
+                check_of(&report, "sts.jwt")["status"] == "pass"
+                    && check_of(&report, "sts.signature")["status"] == "unknown",
                 || report.to_string(),
             )?;
             ensure(out.status.code() == Some(0), || {
@@ -401,13 +387,7 @@ fn cli_trials() -> Vec<Trial> {
                 )?;
                 let out = irsa_lab(&["diagnose", "--json", "--token", &path.display().to_string()]);
                 let report: Value = serde_json::from_slice(&out.stdout)?;
-                let exp = report["checks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|c| c["id"] == "sts.exp")
-                    .cloned()
-                    .unwrap_or_default();
+                let exp = check_of(&report, "sts.exp");
                 ensure(
                     exp["status"] == "warn"
                         && exp["reason"]
@@ -425,13 +405,7 @@ fn cli_trials() -> Vec<Trial> {
                     "1700000400",
                 ]);
                 let report: Value = serde_json::from_slice(&out.stdout)?;
-                let exp = report["checks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|c| c["id"] == "sts.exp")
-                    .cloned()
-                    .unwrap_or_default();
+                let exp = check_of(&report, "sts.exp");
                 ensure(exp["status"] == "fail", || exp.to_string())
             },
         ),

@@ -107,13 +107,20 @@ impl DiagnoseArgs {
     }
 }
 
+/// Reads the inputs; bad input is reported here, with exit status 2.
+pub(super) fn load(
+    sources: Result<Sources, crate::diagnose::InputError>,
+) -> Result<crate::diagnose::Inputs, ExitCode> {
+    sources.and_then(|s| s.load()).map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::from(2)
+    })
+}
+
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
-    let inputs = match args.sources().and_then(|s| s.load()) {
+    let inputs = match load(args.sources()) {
         Ok(inputs) => inputs,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let report = diagnose(&inputs, now);

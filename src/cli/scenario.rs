@@ -95,12 +95,9 @@ fn from_bundle(
     output: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     use crate::diagnose::{Context as Diagnosis, Sources, diagnose, scenario};
-    let inputs = match Sources::default().with_bundle(dir).and_then(|s| s.load()) {
+    let inputs = match super::diagnose::load(Sources::default().with_bundle(dir)) {
         Ok(inputs) => inputs,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let report = diagnose(&inputs, now);

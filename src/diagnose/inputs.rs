@@ -342,14 +342,7 @@ impl TokenInput {
 
     /// `aud` as a list (a string is one audience).
     pub fn audiences(&self) -> Vec<String> {
-        match self.claims.get("aud") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
+        string_list(self.claims.get("aud"))
     }
 
     /// `(namespace, name)` from `sub` = `system:serviceaccount:<ns>:<name>`.
@@ -359,6 +352,19 @@ impl TokenInput {
             .strip_prefix("system:serviceaccount:")?;
         let (ns, name) = rest.split_once(':')?;
         Some((ns.to_owned(), name.to_owned()))
+    }
+}
+
+/// A JSON string or list of strings as a list (anything else: empty), as `aud` claims and
+/// policy members are written.
+pub fn string_list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use super::check::{Check, Checks, Group};
 use super::context::{Context, host_of, is_cdn_host, is_s3_host, looks_like_apiserver};
+use super::inputs::string_list;
+use crate::scenario::expect::glob_matches;
 
 const G: Group = Group::Sts;
 const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
@@ -579,15 +581,16 @@ fn statements(policy: &Value) -> Vec<&serde_json::Map<String, Value>> {
     }
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
+/// The values of one member (`pick`) of every Allow statement, strings or lists of them.
+fn allowed(
+    policy: &Value,
+    pick: impl Fn(&serde_json::Map<String, Value>) -> Option<&Value>,
+) -> Vec<String> {
+    statements(policy)
+        .into_iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .flat_map(|s| string_list(pick(s)))
+        .collect()
 }
 
 fn trust_principal(cx: &Context) -> Check {
@@ -602,11 +605,9 @@ fn trust_principal(cx: &Context) -> Check {
     let Some(arn) = cx.provider_arn() else {
         return c.unknown("the provider's ARN is unknown (needs the token's iss and the account)");
     };
-    let federated: Vec<String> = statements(&role.trust_policy)
-        .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .flat_map(|s| strings(s.get("Principal").and_then(|p| p.get("Federated"))))
-        .collect();
+    let federated = allowed(&role.trust_policy, |s| {
+        s.get("Principal").and_then(|p| p.get("Federated"))
+    });
     if federated.iter().any(|f| f == &arn) {
         return c.pass(arn);
     }
@@ -629,16 +630,12 @@ fn trust_action(cx: &Context) -> Check {
     let Some(role) = &cx.inputs.role else {
         return c.unknown("no role given");
     };
-    let actions: Vec<String> = statements(&role.trust_policy)
+    let actions = allowed(&role.trust_policy, |s| s.get("Action"));
+    // IAM matches actions case-insensitively, with `*` and `?` wildcards.
+    let listed = actions
         .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .flat_map(|s| strings(s.get("Action")))
-        .collect();
-    let allowed = actions.iter().any(|a| {
-        let a = a.to_ascii_lowercase();
-        a == ACTION.to_ascii_lowercase() || a == "sts:*" || a == "*" || a == "sts:assumerole*"
-    });
-    if allowed {
+        .any(|a| glob_matches(&a.to_ascii_lowercase(), &ACTION.to_ascii_lowercase()));
+    if listed {
         c.pass(format!("Action {actions:?}"))
     } else {
         c.fail(
