@@ -349,6 +349,29 @@ fn cli_trials() -> Vec<Trial> {
                 "/nonexistent/bundle: not a directory",
             )
         }),
+        ("cli::from-bundle-with-nothing-to-reproduce", || {
+            // No error text and every check passes: there is no failure to replay.
+            let dir = tempfile::tempdir()?;
+            let source = bundles_dir().join("documents-not-public");
+            for entry in std::fs::read_dir(&source)? {
+                let path = entry?.path();
+                let name = path.file_name().unwrap_or_default();
+                if name != "error.txt" {
+                    std::fs::copy(&path, dir.path().join(name))?;
+                }
+            }
+            let out = irsa_lab(&["scenario", "from-bundle", &dir.path().display().to_string()]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            ensure(out.status.code() == Some(1), || {
+                format!("exit {:?}: {stderr}", out.status.code())
+            })?;
+            ensure(
+                stderr.contains(
+                    "nothing to reproduce: no error text was given (error.txt) and no check fails",
+                ),
+                || stderr.to_string(),
+            )
+        }),
         ("cli::decoded-claims-only", || {
             // Only the decoded header and claims: every check but the signature still runs.
             let dir = tempfile::tempdir()?;

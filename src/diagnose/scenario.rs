@@ -454,19 +454,21 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
         }
     };
     // The reproduced token must carry the customer's audience and lifetime: when the
-    // webhook's own choice differs (a flag we were not shown), say it on the SA.
-    if let Some(Identity::WebIdentity {
-        audience,
-        expiration,
-        ..
-    }) = decide(cx).identity.or_else(|| {
+    // webhook's own choice (from the ServiceAccount given, else its flags) differs, say
+    // it on the ServiceAccount. A ServiceAccount without a role gets no token at all.
+    let projected = match &decision.identity {
         Some(Identity::WebIdentity {
-            role_arn: role_arn.clone(),
-            audience: decision.config.audience.clone(),
-            regional_sts: false,
-            expiration: decision.config.token_expiration,
-        })
-    }) {
+            audience,
+            expiration,
+            ..
+        }) => Some((audience.clone(), *expiration)),
+        Some(_) => None,
+        None => Some((
+            decision.config.audience.clone(),
+            decision.config.token_expiration,
+        )),
+    };
+    if let Some((audience, expiration)) = projected {
         if let Some(aud) = audiences.first()
             && aud != &audience
         {
@@ -481,7 +483,9 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
         {
             sa["metadata"]["annotations"][format!("{prefix}/token-expiration")] =
                 json!(lifetime.to_string());
-            notes.push(format!("the token's lifetime {lifetime} s is set with the {prefix}/token-expiration annotation"));
+            notes.push(format!(
+                "the token's lifetime {lifetime} s is set with the {prefix}/token-expiration annotation"
+            ));
         }
     }
     let pod_name = token
