@@ -503,5 +503,15 @@ fn main() {
         }));
     }
     trials.extend(cli_trials());
+    trials.push(Trial::test("readme::example-is-the-corpus-bundle", || {
+        // The README walks this bundle with its real output: its kids must be this token's.
+        let readme = text(&Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))?;
+        let token = text(&bundles_dir().join("rotation-signer-before-republish/token"))?;
+        let (header, _) = irsa_lab::runner::token::decode(&token).ok_or("the token does not decode")?;
+        let kid = header["kid"].as_str().ok_or("no kid")?;
+        ensure(readme.contains(&format!("kid \"{kid}\"")), || {
+            format!("README.md's example shows other kids than tests/bundles/rotation-signer-before-republish/token ({kid}): refresh it")
+        })
+    }));
     libtest_mimic::run(&args, trials).exit();
 }

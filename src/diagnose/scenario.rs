@@ -304,9 +304,21 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
             }
             None => {
                 without_kid = true;
-                let name = format!("published-{}", i + 1);
-                keys.push(json!({"name": name, "algorithm": key_algorithm}));
-                published.push(name);
+                // A key without kid that verifies the token is the token's own key.
+                let signs_token = token.signed
+                    && token
+                        .token
+                        .as_ref()
+                        .is_ok_and(|t| irsa_emulator::jwt::verify_signature(t, jwk).is_ok());
+                if signs_token {
+                    if !published.iter().any(|k| k == KEY) {
+                        published.push(KEY.into());
+                    }
+                } else {
+                    let name = format!("published-{}", i + 1);
+                    keys.push(json!({"name": name, "algorithm": key_algorithm}));
+                    published.push(name);
+                }
             }
         }
     }

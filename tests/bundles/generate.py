@@ -10,6 +10,9 @@ their real SHA-256 kids, as kube-apiserver derives them. Needs python3 with
 `cryptography` and `pyyaml`. Run from the repository root:
 
     python3 tests/bundles/generate.py
+
+New keys mean new kids everywhere: refresh the README's example ("Reproduce a customer's
+bug") afterwards; `cargo test --test diagnose -- readme` says when it is stale.
 """
 
 import base64
@@ -304,6 +307,29 @@ def main():
                       "token that was passed could not be validated by Amazon Web Services. Get a new identity token from the "
                       "identity provider and then retry the request."),
     }), "clock-ahead")
+    write("jwk-without-kid", base(key, **{
+        "jwks.json": {"keys": [jwk(key, kid=None)]},
+        "error.txt": KEY_RETRIEVAL,
+    }), "jwk-without-kid")
+    write("audience-annotation-not-a-client-id", base(key, **{
+        "token": token(key, claims(aud="k8s-prod")),
+        "serviceaccount.yaml": service_account({"eks.amazonaws.com/role-arn": ROLE_ARN, "eks.amazonaws.com/audience": "k8s-prod"}),
+        "pod.yaml": pod(audience="k8s-prod"),
+        "error.txt": "An error occurred (InvalidIdentityToken) when calling the AssumeRoleWithWebIdentity operation: Incorrect token audience",
+    }), "audience-not-client-id")
+    two = trust()
+    other = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    two["Statement"][0]["Condition"]["StringEquals"][f"{other}:sub"] = f"system:serviceaccount:{NS}:{SA}"
+    write("trust-policy-two-clusters-one-block", base(key, **{
+        "role.json": role(two),
+        "error.txt": "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    }), "trust-condition-mismatch")
+    write("webhook-not-registered", base(key, **{
+        "pod.yaml": pod(mutated=False),
+        "error.txt": ("Unable to locate credentials. You can configure credentials by running \"aws configure\".\n"
+                      "$ kubectl get mutatingwebhookconfiguration pod-identity-webhook\n"
+                      "Error from server (NotFound): mutatingwebhookconfigurations.admissionregistration.k8s.io \"pod-identity-webhook\" not found"),
+    }), "webhook-not-registered")
     write("session-duration-exceeds-max", base(key, **{
         "role-arn.txt": ROLE_ARN,
         "error.txt": ("An error occurred (ValidationError) when calling the AssumeRoleWithWebIdentity operation: The requested "
