@@ -221,7 +221,7 @@ fn rules(error: &str) -> Vec<Rule> {
         "key-retrieval" => vec![
             Rule {
                 id: "empty-kid",
-                title: "a token without kid (apiserver before 1.16) and no JWK with \"kid\": \"\" (class 1)",
+                title: "a token without kid (apiserver before 1.16) and no JWK with \"kid\": \"\" (failure class 1)",
                 fix: "publish the key a second time with \"kid\": \"\" (irsa-lab keys jwks --with-empty-kid)",
                 judge: |cx, checks| {
                     if !token_kid_empty(cx) {
@@ -254,7 +254,7 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "cdn-stale-jwks",
-                title: "a CDN in front of the bucket serves an old JWKS until invalidated (class 6)",
+                title: "a CDN in front of the bucket serves an old JWKS until invalidated (failure class 6)",
                 fix: "aws cloudfront create-invalidation --distribution-id ID --paths \"/*\" after every publish",
                 judge: |cx, checks| {
                     if !cx.cdn {
@@ -272,7 +272,7 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "rotation-kid-not-published",
-                title: "rotation gone wrong: the token's kid is not in the JWKS (class 5)",
+                title: "rotation gone wrong: the token's kid is not in the JWKS (failure class 5)",
                 fix: "publish a JWKS with every key whose tokens live (old and new) before switching the signing key; remove old keys only after their tokens expired",
                 judge: |cx, checks| {
                     if token_kid_empty(cx) {
@@ -288,7 +288,7 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "jwks-uri-unreachable",
-                title: "jwks_uri points where STS cannot reach (the apiserver's own address, class 13)",
+                title: "jwks_uri points where STS cannot reach (the apiserver's own address; failure class 13)",
                 fix: "--service-account-jwks-uri=<issuer>/openid/v1/jwks (or <issuer>/keys.json), publish the discovery document again",
                 judge: |_, checks| by_check(checks, "sts.jwks-uri"),
             },
@@ -300,7 +300,7 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "documents-not-public",
-                title: "the documents are not publicly readable (or the bucket is not where the URL says) (class 2)",
+                title: "the documents are not publicly readable (or the bucket is not where the URL says) (failure class 2)",
                 fix: "aws s3 cp --acl public-read (or a bucket policy); check with curl -sf <issuer>/.well-known/openid-configuration from outside",
                 judge: |_, _| {
                     (
@@ -312,13 +312,13 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "bucket-refuses-acls",
-                title: "the bucket refused --acl public-read (ACLs disabled or Block Public Access), so the documents stayed private (class 3)",
+                title: "the bucket refused --acl public-read (ACLs disabled or Block Public Access), so the documents stayed private (failure class 3)",
                 fix: "a bucket policy granting s3:GetObject to \"*\" on the two documents (and Block Public Access allowing public policies)",
                 judge: |cx, _| acl_refused(cx),
             },
             Rule {
                 id: "fetch-slow-or-intermittent",
-                title: "the issuer answers slowly (> 5 s) or intermittently (class 2, 7)",
+                title: "the issuer answers slowly (> 5 s) or intermittently (failure class 2, 7)",
                 fix: "serve the documents from S3 or a CDN; retry in the client (the aws CLI does not)",
                 judge: |_, _| (Verdict::Possible, "cannot be checked offline".into()),
             },
@@ -326,7 +326,7 @@ fn rules(error: &str) -> Vec<Rule> {
         "no-provider" => vec![
             Rule {
                 id: "issuer-trailing-slash",
-                title: "iss and the provider URL differ by a trailing slash (class 4)",
+                title: "iss and the provider URL differ by a trailing slash (failure class 4)",
                 fix: "the issuer without a trailing slash everywhere (apiserver flag, provider URL, discovery document)",
                 judge: |cx, checks| {
                     let iss = cx.iss().unwrap_or_default();
@@ -350,7 +350,7 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "no-provider",
-                title: "no IAM OIDC provider for the issuer (class 8)",
+                title: "no IAM OIDC provider for the issuer (failure class 8)",
                 fix: "aws iam create-open-id-connect-provider --url <iss> --client-id-list sts.amazonaws.com",
                 judge: |cx, checks| match &cx.inputs.provider {
                     Some(p) if p.found.is_none() => {
@@ -370,7 +370,7 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "provider-in-another-account",
-                title: "the provider exists, but in another account than the role's (class 8)",
+                title: "the provider exists, but in another account than the role's (failure class 8)",
                 fix: "create the provider in the role's account",
                 judge: |cx, _| {
                     let iss = cx.iss().unwrap_or_default();
@@ -394,7 +394,7 @@ fn rules(error: &str) -> Vec<Rule> {
         "incorrect-audience" => vec![
             Rule {
                 id: "client-id-typo",
-                title: "the provider's client id is sts.amazon.com, a typo of sts.amazonaws.com (class 9)",
+                title: "the provider's client id is sts.amazon.com, a typo of sts.amazonaws.com (failure class 9)",
                 fix: "aws iam add-client-id-to-open-id-connect-provider --client-id sts.amazonaws.com",
                 judge: |cx, _| match cx.provider() {
                     Some(p)
@@ -409,14 +409,14 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "audience-not-client-id",
-                title: "the token's audience (webhook --token-audience or the SA's audience annotation) is not a client id (class 9)",
+                title: "the token's audience (webhook --token-audience or the SA's audience annotation) is not a client id (failure class 9)",
                 fix: "add the audience to the provider's client ids, or project tokens for one of them",
                 judge: |_, checks| by_check(checks, "sts.audience"),
             },
         ],
         "thumbprint" => vec![Rule {
             id: "thumbprint-mismatch",
-            title: "the issuer's CA is not one AWS trusts and its SHA-1 is not among the provider's thumbprints (class 11)",
+            title: "the issuer's CA is not one AWS trusts and its SHA-1 is not among the provider's thumbprints (failure class 11)",
             fix: "aws iam update-open-id-connect-provider-thumbprint with the CA's current SHA-1 (openssl s_client -showcerts | openssl x509 -fingerprint -sha1)",
             judge: |cx, _| {
                 let host = cx
@@ -464,7 +464,7 @@ fn rules(error: &str) -> Vec<Rule> {
         "unverifiable" => vec![
             Rule {
                 id: "clock-ahead",
-                title: "the apiserver's clock runs ahead: iat/nbf in STS's future (class 28)",
+                title: "the apiserver's clock runs ahead: iat/nbf in STS's future (failure class 28)",
                 fix: "synchronise the control plane's clock (NTP)",
                 judge: |_, checks| by_check(checks, "sts.iat-nbf"),
             },
@@ -477,7 +477,7 @@ fn rules(error: &str) -> Vec<Rule> {
         ],
         "expired-token" => vec![Rule {
             id: "expired-token-reused",
-            title: "a token kept after the kubelet replaced it, expired beyond the 5-minute tolerance (class 23)",
+            title: "a token kept after the kubelet replaced it, expired beyond the 5-minute tolerance (failure class 23)",
             fix: "read the token file again on every refresh (the SDKs' web-identity providers do)",
             judge: |_, checks| by_check(checks, "sts.exp"),
         }],
@@ -490,7 +490,7 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "trust-principal-not-provider",
-                title: "Principal.Federated is not the provider's ARN (e.g. without the arn:aws:iam::<acct>:oidc-provider/ prefix) (class 10)",
+                title: "Principal.Federated is not the provider's ARN (e.g. without the arn:aws:iam::<acct>:oidc-provider/ prefix) (failure class 10)",
                 fix: "Principal.Federated = arn:aws:iam::<account>:oidc-provider/<issuer without https://>",
                 judge: |_, checks| by_check(checks, "sts.trust-principal"),
             },
@@ -502,13 +502,13 @@ fn rules(error: &str) -> Vec<Rule> {
             },
             Rule {
                 id: "trust-condition-mismatch",
-                title: "the trust policy's conditions refuse this token (sub of another namespace/SA, aud, keys of another cluster) (class 10)",
+                title: "the trust policy's conditions refuse this token (sub of another namespace/SA, aud, keys of another cluster) (failure class 10)",
                 fix: "conditions on <issuer>:sub = system:serviceaccount:<namespace>:<name> and <issuer>:aud = sts.amazonaws.com",
                 judge: |_, checks| by_check(checks, "sts.trust-conditions"),
             },
             Rule {
                 id: "iam-propagation",
-                title: "the role (or its trust policy) changed moments before: IAM had not reached STS yet (class 12)",
+                title: "the role (or its trust policy) changed moments before: IAM had not reached STS yet (failure class 12)",
                 fix: "retry AccessDenied for up to 2 minutes after IAM changes",
                 judge: |_, checks| {
                     if checks.failed("sts.trust-conditions")
@@ -535,7 +535,7 @@ fn rules(error: &str) -> Vec<Rule> {
         }],
         "expired-credentials" => vec![Rule {
             id: "credentials-not-refreshed",
-            title: "the application kept using expired temporary credentials (class 24)",
+            title: "the application kept using expired temporary credentials (failure class 24)",
             fix: "let the SDK's credential provider refresh them (do not copy the credentials out)",
             judge: |_, _| {
                 (
@@ -554,7 +554,7 @@ fn rules(error: &str) -> Vec<Rule> {
                 },
                 Rule {
                     id: "webhook-tls-fails-open",
-                    title: "the apiserver cannot call the webhook (x509: caBundle mismatch) and failurePolicy: Ignore lets the pod through unmutated (class 15)",
+                    title: "the apiserver cannot call the webhook (x509: caBundle mismatch) and failurePolicy: Ignore lets the pod through unmutated (failure class 15)",
                     fix: "put the webhook's CA in the MutatingWebhookConfiguration's caBundle; recreate the pods",
                     judge: |cx, checks| {
                         if cx.error_mentions("x509") {
@@ -565,7 +565,7 @@ fn rules(error: &str) -> Vec<Rule> {
                 },
                 Rule {
                     id: "webhook-not-registered",
-                    title: "the MutatingWebhookConfiguration is missing, so the webhook is never called (class 16)",
+                    title: "the MutatingWebhookConfiguration is missing, so the webhook is never called (failure class 16)",
                     fix: "re-apply the webhook's deploy manifests; recreate the pods",
                     judge: |cx, checks| {
                         if cx.error_mentions("mutatingwebhookconfigurations")
@@ -589,13 +589,13 @@ fn rules(error: &str) -> Vec<Rule> {
         }
         "permission-denied" => vec![Rule {
             id: "token-file-unreadable",
-            title: "a non-root container without fsGroup cannot read the 0600 token file (before Kubernetes 1.19) (class 22)",
+            title: "a non-root container without fsGroup cannot read the 0600 token file (before Kubernetes 1.19) (failure class 22)",
             fix: "spec.securityContext.fsGroup, or Kubernetes 1.19+",
             judge: |_, checks| by_check(checks, "webhook.token-file"),
         }],
         "missing-region" => vec![Rule {
             id: "region-not-injected",
-            title: "no region in the pod: the webhook runs without --aws-default-region (class 20)",
+            title: "no region in the pod: the webhook runs without --aws-default-region (failure class 20)",
             fix: "--aws-default-region=<region> on the webhook, or AWS_REGION in the pod",
             judge: |_, checks| match checks.status("webhook.region") {
                 Status::Warn => (Verdict::Confirmed, checks.reason("webhook.region")),
@@ -605,13 +605,13 @@ fn rules(error: &str) -> Vec<Rule> {
         }],
         "java-sts-module" => vec![Rule {
             id: "java-sts-module",
-            title: "the Java v2 SDK without its sts module (class 26)",
+            title: "the Java v2 SDK without its sts module (failure class 26)",
             fix: "add software.amazon.awssdk:sts to the application's dependencies",
             judge: |_, _| (Verdict::Confirmed, "the SDK says so".into()),
         }],
         "throttling" => vec![Rule {
             id: "credentials-not-cached",
-            title: "one STS call per request: credentials not cached (class 25)",
+            title: "one STS call per request: credentials not cached (failure class 25)",
             fix: "reuse one SDK client/credential provider",
             judge: |_, _| {
                 (
@@ -622,7 +622,7 @@ fn rules(error: &str) -> Vec<Rule> {
         }],
         "webhook-refused" => vec![Rule {
             id: "webhook-down-fail-closed",
-            title: "the webhook is down and failurePolicy: Fail refuses every pod (class 19)",
+            title: "the webhook is down and failurePolicy: Fail refuses every pod (failure class 19)",
             fix: "bring the webhook back (or failurePolicy: Ignore while it is down)",
             judge: |_, _| {
                 (
@@ -633,7 +633,7 @@ fn rules(error: &str) -> Vec<Rule> {
         }],
         "webhook-x509" => vec![Rule {
             id: "webhook-tls",
-            title: "the MutatingWebhookConfiguration's caBundle does not match the webhook's certificate (class 15)",
+            title: "the MutatingWebhookConfiguration's caBundle does not match the webhook's certificate (failure class 15)",
             fix: "patch the caBundle with the webhook's CA",
             judge: |_, _| {
                 (
@@ -644,25 +644,25 @@ fn rules(error: &str) -> Vec<Rule> {
         }],
         "webhook-not-found" => vec![Rule {
             id: "webhook-not-registered",
-            title: "the MutatingWebhookConfiguration is missing (class 16)",
+            title: "the MutatingWebhookConfiguration is missing (failure class 16)",
             fix: "re-apply the webhook's deploy manifests",
             judge: |_, _| (Verdict::Confirmed, "kubectl says it is not found".into()),
         }],
         "admission-review-version" => vec![Rule {
             id: "admission-review-version",
-            title: "the webhook answered another AdmissionReview version than asked (class 17)",
+            title: "the webhook answered another AdmissionReview version than asked (failure class 17)",
             fix: "a webhook that echoes the request's apiVersion (this repository's does)",
             judge: |_, _| (Verdict::Confirmed, "the apiserver says so".into()),
         }],
         "token-too-short" => vec![Rule {
             id: "token-expiration-too-short",
-            title: "a TokenRequest shorter than 10 minutes (class 14)",
+            title: "a TokenRequest shorter than 10 minutes (failure class 14)",
             fix: "expirationSeconds of at least 600",
             judge: |_, _| (Verdict::Confirmed, "the apiserver says so".into()),
         }],
         "acl-not-supported" => vec![Rule {
             id: "bucket-refuses-acls",
-            title: "the bucket refused --acl public-read (ACLs disabled or Block Public Access) (class 3)",
+            title: "the bucket refused --acl public-read (ACLs disabled or Block Public Access) (failure class 3)",
             fix: "a bucket policy granting s3:GetObject to \"*\" on the two documents",
             judge: |cx, _| acl_refused(cx),
         }],

@@ -419,6 +419,14 @@ fn public_read(cx: &Context) -> Check {
     } else {
         ""
     };
+    if cx.error_mentions("does not allow ACLs")
+        || cx.error_mentions("AccessControlListNotSupported")
+    {
+        return c.fail(
+            format!("S3 refused the --acl public-read upload (AccessControlListNotSupported): the documents at {discovery} and {jwks} are not public"),
+            "a bucket policy granting s3:GetObject to \"*\" on both objects (the bucket's Block Public Access must allow public policies)",
+        );
+    }
     c.unknown(format!(
         "cannot be checked offline: STS reads {discovery} and {jwks} anonymously over HTTPS and gives up after 5 s{hint}; check with curl -sf from outside your network"
     ))
@@ -437,7 +445,19 @@ fn thumbprint(cx: &Context) -> Check {
     else {
         return c.unknown("no issuer host");
     };
-    if is_s3_host(&host) || is_cdn_host(&host) {
+    let trusted_ca = is_s3_host(&host) || is_cdn_host(&host);
+    if !trusted_ca && cx.error_mentions("doesn't match configured thumbprint") {
+        return c.fail(
+            format!(
+                "STS says the CA of {host} is not among the provider's thumbprints {:?}",
+                cx.provider().map(|p| p.thumbprints.clone()).unwrap_or_default()
+            ),
+            format!(
+                "aws iam update-open-id-connect-provider-thumbprint with the SHA-1 of the CA: openssl s_client -connect {host}:443 -showcerts </dev/null | openssl x509 -fingerprint -sha1 -noout"
+            ),
+        );
+    }
+    if trusted_ca {
         return c.pass(format!(
             "{host} has a certificate from a CA AWS trusts: thumbprints are ignored (since July 2023)"
         ));
