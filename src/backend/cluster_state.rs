@@ -219,3 +219,54 @@ impl ClusterState {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::KeyAlgorithmSpec;
+
+    #[test]
+    fn a_kid_given_in_the_scenario_names_the_key_everywhere() {
+        let cluster = Cluster {
+            keys: vec![
+                KeySpec {
+                    name: "customer".into(),
+                    algorithm: KeyAlgorithmSpec::EcP256,
+                    kid: Some("their-kid".into()),
+                },
+                KeySpec {
+                    name: "plain".into(),
+                    algorithm: KeyAlgorithmSpec::EcP256,
+                    kid: None,
+                },
+            ],
+            ..Cluster::default()
+        };
+        let state = ClusterState::new(&cluster);
+        let derived = state.keys["plain"].public_key().kid();
+        assert_eq!(state.kid_of("customer").as_deref(), Some("their-kid"));
+        assert_eq!(state.kid_of("plain"), Some(derived.clone()));
+        assert_eq!(state.signing_kid_override(), Some("their-kid"));
+        let names: Vec<String> = ["plain", "customer"].map(String::from).to_vec();
+        let kids: Vec<Option<String>> = state
+            .jwks_for(&names, true)
+            .keys
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        // In the order asked, and the empty-kid copy of the first key last.
+        assert_eq!(
+            kids,
+            [
+                Some(derived.clone()),
+                Some("their-kid".into()),
+                Some(String::new())
+            ]
+        );
+        assert!(
+            state
+                .kid_names()
+                .contains(&("their-kid".into(), "customer".into()))
+        );
+    }
+}

@@ -520,11 +520,33 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
     let step = |value: Value| -> Result<Step, ReplayError> {
         serde_json::from_value(value).map_err(|e| ReplayError::Invalid(e.to_string()))
     };
+    // Where STS saw a token, the replay also proves it was the customer's: their kid (by
+    // the key's name), iss, sub and aud.
+    let token_seen = matches!(
+        expect_code,
+        "InvalidIdentityToken" | "ExpiredTokenException" | "AccessDenied" | "ValidationError"
+    );
+    let mut claims = std::collections::BTreeMap::new();
+    if token_seen {
+        for claim in ["iss", "sub", "aud"] {
+            if let Some(value) = token.claims.get(claim) {
+                claims.insert(claim.to_owned(), value.clone());
+            }
+        }
+    }
     let expected = Expect {
         error: Some(ExpectedError {
             code: expect_code.to_owned(),
             message: Some(expect_message.clone()),
         }),
+        kid: token_seen.then(|| {
+            if token.kid().is_some() {
+                KEY.to_owned()
+            } else {
+                "none".to_owned()
+            }
+        }),
+        claims,
         ..Expect::default()
     };
     let mut steps: Vec<Step> = Vec::new();
