@@ -36,6 +36,15 @@ pub enum ReplayError {
 }
 
 const KEY: &str = "customer-key";
+/// Step keys at their default value, as serde writes them.
+const DEFAULT_LINES: [&str; 6] = [
+    "source: generated",
+    "withEmptyKid: false",
+    "withoutKid: false",
+    "freshToken: false",
+    "reuseToken: false",
+    "skipCallerIdentity: false",
+];
 const ORIGIN_BUCKET: &str = "issuer-origin";
 
 fn rfc3339(at: i64) -> String {
@@ -724,10 +733,17 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
     struct StepsSection<'a> {
         steps: &'a [Step],
     }
-    text.push_str(
-        &serde_norway::to_string(&StepsSection { steps: &steps })
-            .map_err(|e| ReplayError::Invalid(e.to_string()))?,
-    );
+    let steps_text = serde_norway::to_string(&StepsSection { steps: &steps })
+        .map_err(|e| ReplayError::Invalid(e.to_string()))?;
+    // The step types spell out their defaults (`withoutKid: false`, `source: generated`):
+    // leave those lines out so the file reads as a person would write it. Only whole
+    // lines of these step keys go; the result is parsed again below.
+    for line in steps_text.lines() {
+        if !DEFAULT_LINES.contains(&line.trim()) {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
     crate::scenario::parse(&format!("{name}.yaml"), &text)
         .map_err(|e| ReplayError::Invalid(e.to_string()))?;
     Ok(text)
