@@ -13,6 +13,7 @@ pub mod causes;
 pub mod check;
 pub mod context;
 pub mod inputs;
+pub mod kube_objects;
 pub mod render;
 pub mod scenario;
 pub mod sts;

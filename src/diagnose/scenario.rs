@@ -7,16 +7,19 @@
 use irsa_emulator::oidc::s3_object;
 use irsa_emulator::sts::{KEY_RETRIEVAL_MESSAGE, StsError, UNVERIFIABLE_MESSAGE};
 use pod_identity_webhook::identity::Identity;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::Report;
 use super::context::{Context, host_of, is_cdn_host, is_s3_host};
+use super::inputs::TokenInput;
+use super::kube_objects::{clean_metadata, clean_pod};
 use super::webhook::{decide, subject_names};
 use crate::scenario::SCHEMA_LINE;
 use crate::scenario::expect::{Expect, ExpectedError};
 use crate::scenario::steps::{AssumeRole, Publish, Step};
+use irsa_emulator::issuer::JwkSet;
 
 /// Why no scenario could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,215 +69,19 @@ fn algorithm(alg: &str, jwk_n_len: Option<usize>) -> &'static str {
     }
 }
 
-/// Kubernetes objects as pasted, cut to what `kubectl apply` of a fresh copy takes: no
-/// status, no server-set metadata, and without what the webhook injected (it injects
-/// again, as the scenario's webhook decides).
-fn clean_metadata(meta: &Value, namespace: &str) -> Value {
-    let mut out = Map::new();
-    out.insert("name".into(), meta["name"].clone());
-    out.insert("namespace".into(), json!(namespace));
-    for key in ["labels", "annotations"] {
-        if let Some(map) = meta[key].as_object() {
-            let kept: Map<String, Value> = map
-                .iter()
-                .filter(|(k, _)| !k.starts_with("kubectl.kubernetes.io/"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            if !kept.is_empty() {
-                out.insert(key.into(), Value::Object(kept));
-            }
-        }
-    }
-    Value::Object(out)
+/// The replay's keys: the token's under its kid (a new key), and one new key under each
+/// other kid the customer's JWKS lists; which of them `publish` lists, and how.
+#[derive(Debug)]
+struct KeyPlan {
+    /// `cluster.keys` entries.
+    keys: Vec<Value>,
+    /// Key names the published JWKS lists, in order.
+    published: Vec<String>,
+    with_empty_kid: bool,
+    without_kid: bool,
 }
 
-const INJECTED_ENV: [&str; 2] = ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"];
-
-fn is_injected_volume(name: &str) -> bool {
-    name == "aws-iam-token" || name.starts_with("kube-api-access-")
-}
-
-fn clean_pod(pod: &Value, namespace: &str, region: Option<&str>) -> Value {
-    let mut spec = pod["spec"].clone();
-    let mutated = spec["volumes"]
-        .as_array()
-        .is_some_and(|v| v.iter().any(|v| v["name"] == "aws-iam-token"));
-    if let Some(object) = spec.as_object_mut() {
-        for key in [
-            "nodeName",
-            "serviceAccount",
-            "tolerations",
-            "preemptionPolicy",
-            "priority",
-            "enableServiceLinks",
-            "schedulerName",
-            "terminationGracePeriodSeconds",
-            "dnsPolicy",
-            "restartPolicy",
-        ] {
-            object.remove(key);
-        }
-    }
-    if let Some(volumes) = spec["volumes"].as_array_mut() {
-        volumes.retain(|v| !v["name"].as_str().is_some_and(is_injected_volume));
-    }
-    for key in ["containers", "initContainers"] {
-        for container in spec[key].as_array_mut().into_iter().flatten() {
-            if let Some(mounts) = container["volumeMounts"].as_array_mut() {
-                mounts.retain(|m| !m["name"].as_str().is_some_and(is_injected_volume));
-            }
-            // The webhook's env (identity, and the region its flag injects) goes: the
-            // scenario's webhook injects it again, or not, as it decides.
-            if mutated && let Some(env) = container["env"].as_array_mut() {
-                env.retain(|e| {
-                    let name = e["name"].as_str().unwrap_or_default();
-                    let injected_region = matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION")
-                        && region.is_some_and(|r| e["value"] == r);
-                    !INJECTED_ENV.contains(&name) && !injected_region
-                });
-            }
-            for key in ["env", "volumeMounts"] {
-                if container[key].as_array().is_some_and(Vec::is_empty)
-                    && let Some(object) = container.as_object_mut()
-                {
-                    object.remove(key);
-                }
-            }
-            if let Some(object) = container.as_object_mut() {
-                for k in [
-                    "terminationMessagePath",
-                    "terminationMessagePolicy",
-                    "resources",
-                ] {
-                    object.remove(k);
-                }
-            }
-        }
-    }
-    if spec["volumes"].as_array().is_some_and(Vec::is_empty) {
-        spec.as_object_mut().map(|o| o.remove("volumes"));
-    }
-    json!({"apiVersion": "v1", "kind": "Pod", "metadata": clean_metadata(&pod["metadata"], namespace), "spec": spec})
-}
-
-/// The scenario text for the inputs and their report.
-pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, ReplayError> {
-    let inputs = cx.inputs;
-    let token = &inputs.token;
-    let error = report
-        .errors
-        .first()
-        .ok_or(ReplayError::NothingToReproduce)?;
-    let cause = report
-        .most_likely_cause
-        .as_ref()
-        .map(|c| c.id)
-        .unwrap_or("");
-    let iss = cx.iss().ok_or(ReplayError::NoIssuer)?.to_owned();
-    let account = cx.account().unwrap_or_else(|| "111122223333".into());
-    let decision = decide(cx);
-    let (namespace, sa_name) = subject_names(cx);
-    let role_arn = cx
-        .role_arn
-        .as_ref()
-        .map(|(a, _)| a.clone())
-        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/irsa-role"));
-    let role_name = inputs
-        .role
-        .as_ref()
-        .map(|r| r.name.clone())
-        .or_else(|| irsa_emulator::iam::parse_role_arn(&role_arn).map(|r| r.name))
-        .unwrap_or_else(|| "irsa-role".into());
-    let audiences = token.audiences();
-    let iat = token.claim_i64("iat").unwrap_or(cx.at);
-    let exp = token.claim_i64("exp");
-    let mut notes: Vec<String> = Vec::new();
-
-    // --- what the reported error needs ---
-    let (expect_code, expect_message, final_is_apply) = match error.id {
-        "key-retrieval" => (
-            "InvalidIdentityToken",
-            KEY_RETRIEVAL_MESSAGE.to_owned(),
-            false,
-        ),
-        "no-provider" => (
-            "InvalidIdentityToken",
-            StsError::NoProvider { iss: iss.clone() }.to_string(),
-            false,
-        ),
-        "incorrect-audience" => (
-            "InvalidIdentityToken",
-            StsError::IncorrectAudience {
-                detail: String::new(),
-            }
-            .to_string(),
-            false,
-        ),
-        "thumbprint" => (
-            "InvalidIdentityToken",
-            StsError::Thumbprint {
-                detail: String::new(),
-            }
-            .to_string(),
-            false,
-        ),
-        "unverifiable" => (
-            "InvalidIdentityToken",
-            UNVERIFIABLE_MESSAGE.to_owned(),
-            false,
-        ),
-        "expired-token" => (
-            "ExpiredTokenException",
-            "Token expired: current date/time * must be before the expiration date/time *"
-                .to_owned(),
-            false,
-        ),
-        "access-denied" => (
-            "AccessDenied",
-            StsError::AccessDenied {
-                detail: String::new(),
-            }
-            .to_string(),
-            false,
-        ),
-        "duration" => (
-            "ValidationError",
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                .to_owned(),
-            false,
-        ),
-        "no-credentials" => (
-            "NoCredentialProviders",
-            "Unable to locate credentials*".to_owned(),
-            false,
-        ),
-        "permission-denied" => ("PermissionDenied", "*permission denied".to_owned(), false),
-        "webhook-refused" => (
-            "InternalError",
-            "*failed calling webhook*connect: connection refused".to_owned(),
-            true,
-        ),
-        "webhook-x509" => (
-            "InternalError",
-            "*failed calling webhook*x509: certificate signed by unknown authority".to_owned(),
-            true,
-        ),
-        "not-a-jwt" | "missing-claim" => {
-            return Err(ReplayError::Unsupported {
-                error: error.id,
-                why: "the token itself is malformed, and a scenario's tokens come from its apiserver",
-            });
-        }
-        _ => {
-            return Err(ReplayError::Unsupported {
-                error: error.id,
-                why: "it happens in the application or the cluster after the token exchange, which scenarios do not play",
-            });
-        }
-    };
-
-    // --- the cluster: the customer's issuer, a new key under their kid ---
-    let customer_jwks = inputs.jwks.as_ref().map(|(_, set)| set);
+fn key_plan(token: &TokenInput, customer_jwks: Option<&JwkSet>) -> KeyPlan {
     let lookup_kid = token.kid().unwrap_or_default();
     let token_key_published =
         customer_jwks.is_some_and(|set| set.find(lookup_kid).next().is_some());
@@ -341,6 +148,149 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
     }
     if customer_jwks.is_none() {
         published.push(KEY.into());
+    }
+    KeyPlan {
+        keys,
+        published,
+        with_empty_kid,
+        without_kid,
+    }
+}
+
+/// The code and message the replay's failing step expects for error `id`, and whether
+/// that step is the pod's admission (the apiserver refuses it) rather than the SDK's call.
+fn expectation(id: &'static str, iss: &str) -> Result<(&'static str, String, bool), ReplayError> {
+    Ok(match id {
+        "key-retrieval" => (
+            "InvalidIdentityToken",
+            KEY_RETRIEVAL_MESSAGE.to_owned(),
+            false,
+        ),
+        "no-provider" => (
+            "InvalidIdentityToken",
+            StsError::NoProvider {
+                iss: iss.to_owned(),
+            }
+            .to_string(),
+            false,
+        ),
+        "incorrect-audience" => (
+            "InvalidIdentityToken",
+            StsError::IncorrectAudience {
+                detail: String::new(),
+            }
+            .to_string(),
+            false,
+        ),
+        "thumbprint" => (
+            "InvalidIdentityToken",
+            StsError::Thumbprint {
+                detail: String::new(),
+            }
+            .to_string(),
+            false,
+        ),
+        "unverifiable" => (
+            "InvalidIdentityToken",
+            UNVERIFIABLE_MESSAGE.to_owned(),
+            false,
+        ),
+        "expired-token" => (
+            "ExpiredTokenException",
+            "Token expired: current date/time * must be before the expiration date/time *"
+                .to_owned(),
+            false,
+        ),
+        "access-denied" => (
+            "AccessDenied",
+            StsError::AccessDenied {
+                detail: String::new(),
+            }
+            .to_string(),
+            false,
+        ),
+        "duration" => (
+            "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_owned(),
+            false,
+        ),
+        "no-credentials" => (
+            "NoCredentialProviders",
+            "Unable to locate credentials*".to_owned(),
+            false,
+        ),
+        "permission-denied" => ("PermissionDenied", "*permission denied".to_owned(), false),
+        "webhook-refused" => (
+            "InternalError",
+            "*failed calling webhook*connect: connection refused".to_owned(),
+            true,
+        ),
+        "webhook-x509" => (
+            "InternalError",
+            "*failed calling webhook*x509: certificate signed by unknown authority".to_owned(),
+            true,
+        ),
+        "not-a-jwt" | "missing-claim" => {
+            return Err(ReplayError::Unsupported {
+                error: id,
+                why: "the token itself is malformed, and a scenario's tokens come from its apiserver",
+            });
+        }
+        _ => {
+            return Err(ReplayError::Unsupported {
+                error: id,
+                why: "it happens in the application or the cluster after the token exchange, which scenarios do not play",
+            });
+        }
+    })
+}
+
+/// The scenario text for the inputs and their report.
+pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, ReplayError> {
+    let inputs = cx.inputs;
+    let token = &inputs.token;
+    let error = report
+        .errors
+        .first()
+        .ok_or(ReplayError::NothingToReproduce)?;
+    let cause = report
+        .most_likely_cause
+        .as_ref()
+        .map(|c| c.id)
+        .unwrap_or("");
+    let iss = cx.iss().ok_or(ReplayError::NoIssuer)?.to_owned();
+    let account = cx.account().unwrap_or_else(|| "111122223333".into());
+    let decision = decide(cx);
+    let (namespace, sa_name) = subject_names(cx);
+    let role_arn = cx
+        .role_arn
+        .as_ref()
+        .map(|(a, _)| a.clone())
+        .unwrap_or_else(|| format!("arn:aws:iam::{account}:role/irsa-role"));
+    let role_name = inputs
+        .role
+        .as_ref()
+        .map(|r| r.name.clone())
+        .or_else(|| irsa_emulator::iam::parse_role_arn(&role_arn).map(|r| r.name))
+        .unwrap_or_else(|| "irsa-role".into());
+    let audiences = token.audiences();
+    let iat = token.claim_i64("iat").unwrap_or(cx.at);
+    let exp = token.claim_i64("exp");
+    let mut notes: Vec<String> = Vec::new();
+
+    // --- what the reported error needs ---
+    let (expect_code, expect_message, final_is_apply) = expectation(error.id, &iss)?;
+
+    // --- the cluster: the customer's issuer, a new key under their kid ---
+    let customer_jwks = inputs.jwks.as_ref().map(|(_, set)| set);
+    let KeyPlan {
+        keys,
+        published,
+        with_empty_kid,
+        without_kid,
+    } = key_plan(token, customer_jwks);
+    if customer_jwks.is_none() {
         notes.push("no jwks.json: the JWKS is assumed to list the token's key".into());
     }
     let all_keys: Vec<Value> = keys.iter().map(|k| k["name"].clone()).collect();
