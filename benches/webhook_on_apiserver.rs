@@ -28,7 +28,10 @@ use serde_json::{Value, json};
 const ROLE: &str = "arn:aws:iam::111122223333:role/bench";
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn rss_mib(pid: u32) -> f64 {
@@ -60,7 +63,8 @@ fn service_account(i: usize) -> (String, Value) {
         "meta.helm.sh/release-namespace": namespace,
     });
     if i.is_multiple_of(4) {
-        annotations["eks.amazonaws.com/role-arn"] = json!(format!("arn:aws:iam::111122223333:role/sa-{i}"));
+        annotations["eks.amazonaws.com/role-arn"] =
+            json!(format!("arn:aws:iam::111122223333:role/sa-{i}"));
     }
     let sa = json!({
         "apiVersion": "v1", "kind": "ServiceAccount",
@@ -98,7 +102,11 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
     let cluster = ClusterState::new(&Cluster::default());
     let began = Instant::now();
     let plane = ControlPlane::start(&cluster, binaries).await?;
-    println!("kube-apiserver ready in {:.1} s (etcd and apiserver started in {:.1} s)", plane.last_start.as_secs_f64(), began.elapsed().as_secs_f64());
+    println!(
+        "kube-apiserver ready in {:.1} s (etcd and apiserver started in {:.1} s)",
+        plane.last_start.as_secs_f64(),
+        began.elapsed().as_secs_f64()
+    );
     let client = plane.client().await?;
     let default_sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "default"}});
     api::ensure(&client, "ServiceAccount", Some("default"), default_sa).await?;
@@ -109,7 +117,9 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
         ..Webhook::default()
     };
     let webhook = OutOfClusterWebhook::start(&plane, &webhook_binary, &setup).await?;
-    let pid = webhook.pid().ok_or_else(|| anyhow::anyhow!("the webhook is not running"))?;
+    let pid = webhook
+        .pid()
+        .ok_or_else(|| anyhow::anyhow!("the webhook is not running"))?;
     println!("webhook: {}", webhook_binary.display());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_mib(pid);
@@ -117,12 +127,15 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
 
     // 50,000 ServiceAccounts in 500 namespaces, 32 requests in flight.
     let created = Instant::now();
-    let namespaces: Vec<String> = (0..accounts.min(500)).map(|i| format!("team-{i}")).collect();
+    let namespaces: Vec<String> = (0..accounts.min(500))
+        .map(|i| format!("team-{i}"))
+        .collect();
     futures::stream::iter(namespaces)
         .map(|ns| {
             let client = client.clone();
             async move {
-                let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+                let object =
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
                 api::ensure(&client, "Namespace", None, object).await
             }
         })
@@ -145,18 +158,33 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
         result?;
         done += 1;
         if done.is_multiple_of(10_000) {
-            println!("  {done} ServiceAccounts created ({:.0}/s)", done as f64 / created.elapsed().as_secs_f64());
+            println!(
+                "  {done} ServiceAccounts created ({:.0}/s)",
+                done as f64 / created.elapsed().as_secs_f64()
+            );
         }
     }
     let ca = &webhook.ca_pem;
     let mut barrier = WatchBarrier::new(webhook.port, ca, "eks.amazonaws.com")?;
-    barrier.wait(&client).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("{accounts} ServiceAccounts created and seen by the webhook in {:.1} s", created.elapsed().as_secs_f64());
+    barrier
+        .wait(&client)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{accounts} ServiceAccounts created and seen by the webhook in {:.1} s",
+        created.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let loaded = rss_mib(pid);
-    println!("webhook RSS with {accounts} ServiceAccounts: {loaded:.1} MiB (+{:.1} MiB)", loaded - idle);
+    println!(
+        "webhook RSS with {accounts} ServiceAccounts: {loaded:.1} MiB (+{:.1} MiB)",
+        loaded - idle
+    );
     if let Some(apiserver) = plane.apiserver_pid() {
-        println!("kube-apiserver RSS for scale: {:.0} MiB", rss_mib(apiserver));
+        println!(
+            "kube-apiserver RSS for scale: {:.0} MiB",
+            rss_mib(apiserver)
+        );
     }
 
     // Admission reviews over HTTPS keep-alive, straight to the webhook.
@@ -177,11 +205,21 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
             let (https, url, body) = (https.clone(), url.clone(), body.clone());
             async move {
                 let sent = Instant::now();
-                let answer = https.post(&url).header("content-type", "application/json").body(body).send().await?;
+                let answer = https
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
                 let value: Value = answer.json().await?;
                 let patch = value["response"]["patch"].as_str().unwrap_or_default();
-                let decoded = base64::engine::general_purpose::STANDARD.decode(patch).unwrap_or_default();
-                anyhow::ensure!(String::from_utf8_lossy(&decoded).contains(ROLE), "a review came back without the role");
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(patch)
+                    .unwrap_or_default();
+                anyhow::ensure!(
+                    String::from_utf8_lossy(&decoded).contains(ROLE),
+                    "a review came back without the role"
+                );
                 Ok::<_, anyhow::Error>(sent.elapsed())
             }
         })
@@ -219,7 +257,10 @@ async fn run(webhook_binary: PathBuf) -> anyhow::Result<()> {
                 delays.push(began.elapsed());
                 break;
             }
-            anyhow::ensure!(began.elapsed() < Duration::from_secs(30), "no pod got the role within 30 s");
+            anyhow::ensure!(
+                began.elapsed() < Duration::from_secs(30),
+                "no pod got the role within 30 s"
+            );
         }
     }
     delays.sort_unstable();

@@ -16,6 +16,7 @@
 pub mod aws;
 pub mod backend;
 pub mod cli;
+pub mod diagnose;
 pub mod runner;
 pub mod scenario;
 pub mod workload;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use irsa_emulator::issuer::{KidMode, PrivateKey, PublicKey};
+use irsa_emulator::issuer::{JwkSet, KidMode, PrivateKey, PublicKey, jwks};
 
 use super::keys::pooled;
 use crate::scenario::model::{Cluster, KeySpec};
@@ -18,6 +18,8 @@ pub struct ClusterState {
     pub issuers: Vec<String>,
     /// By name, in definition order of their slot.
     pub keys: BTreeMap<String, PrivateKey>,
+    /// Kids given in the scenario (`keys[].kid`) in place of the derived ones, by key name.
+    pub kid_overrides: BTreeMap<String, String>,
     pub signing_key: String,
     pub verification_keys: Vec<String>,
     pub api_audiences: Option<Vec<String>>,
@@ -48,6 +50,7 @@ impl ClusterState {
             version: parse_version(&cluster.version).unwrap_or((1, 34)),
             issuers: cluster.issuers.clone(),
             keys: BTreeMap::new(),
+            kid_overrides: BTreeMap::new(),
             signing_key: String::new(),
             verification_keys: Vec::new(),
             api_audiences: cluster.api_audiences.clone(),
@@ -79,6 +82,9 @@ impl ClusterState {
         self.keys
             .insert(key.name.clone(), pooled(key.algorithm, *slot));
         *slot += 1;
+        if let Some(kid) = &key.kid {
+            self.kid_overrides.insert(key.name.clone(), kid.clone());
+        }
     }
 
     /// Applies a `setCluster` step.
@@ -141,6 +147,37 @@ impl ClusterState {
             .collect()
     }
 
+    /// The kid of key `name`: the scenario's, else the one kube-apiserver derives.
+    pub fn kid_of(&self, name: &str) -> Option<String> {
+        self.kid_overrides
+            .get(name)
+            .cloned()
+            .or_else(|| self.keys.get(name).map(|k| k.public_key().kid()))
+    }
+
+    /// The kid the signing key's tokens carry when it is not the derived one.
+    pub fn signing_kid_override(&self) -> Option<&str> {
+        self.kid_overrides
+            .get(&self.signing_key)
+            .map(String::as_str)
+    }
+
+    /// The JWKS listing keys `names` in order, each under its kid (see [`Self::kid_of`]).
+    pub fn jwks_for(&self, names: &[String], with_empty_kid: bool) -> JwkSet {
+        let named: Vec<(&String, PublicKey)> = names
+            .iter()
+            .filter_map(|name| self.keys.get(name).map(|k| (name, k.public_key())))
+            .collect();
+        let keys: Vec<PublicKey> = named.iter().map(|(_, k)| k.clone()).collect();
+        let mut set = jwks(&keys, with_empty_kid);
+        for ((name, _), jwk) in named.iter().zip(set.keys.iter_mut()) {
+            if let Some(kid) = self.kid_overrides.get(*name) {
+                jwk.kid = Some(kid.clone());
+            }
+        }
+        set
+    }
+
     /// `--api-audiences`, defaulting to the issuers.
     pub fn api_audiences(&self) -> Vec<String> {
         self.api_audiences
@@ -171,7 +208,65 @@ impl ClusterState {
     pub fn kid_names(&self) -> Vec<(String, String)> {
         self.keys
             .iter()
-            .map(|(name, key)| (key.public_key().kid(), name.clone()))
+            .map(|(name, key)| {
+                let kid = self
+                    .kid_overrides
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| key.public_key().kid());
+                (kid, name.clone())
+            })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::KeyAlgorithmSpec;
+
+    #[test]
+    fn a_kid_given_in_the_scenario_names_the_key_everywhere() {
+        let cluster = Cluster {
+            keys: vec![
+                KeySpec {
+                    name: "customer".into(),
+                    algorithm: KeyAlgorithmSpec::EcP256,
+                    kid: Some("their-kid".into()),
+                },
+                KeySpec {
+                    name: "plain".into(),
+                    algorithm: KeyAlgorithmSpec::EcP256,
+                    kid: None,
+                },
+            ],
+            ..Cluster::default()
+        };
+        let state = ClusterState::new(&cluster);
+        let derived = state.keys["plain"].public_key().kid();
+        assert_eq!(state.kid_of("customer").as_deref(), Some("their-kid"));
+        assert_eq!(state.kid_of("plain"), Some(derived.clone()));
+        assert_eq!(state.signing_kid_override(), Some("their-kid"));
+        let names: Vec<String> = ["plain", "customer"].map(String::from).to_vec();
+        let kids: Vec<Option<String>> = state
+            .jwks_for(&names, true)
+            .keys
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        // In the order asked, and the empty-kid copy of the first key last.
+        assert_eq!(
+            kids,
+            [
+                Some(derived.clone()),
+                Some("their-kid".into()),
+                Some(String::new())
+            ]
+        );
+        assert!(
+            state
+                .kid_names()
+                .contains(&("their-kid".into(), "customer".into()))
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The `irsa-lab` command line. Each subcommand lives in its own file; `main` only parses
 //! arguments, sets up logging and maps errors to exit codes.
 
+mod diagnose;
 mod keys;
 pub mod run;
 mod scenario;
@@ -26,6 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Run(run::RunArgs),
+    Diagnose(diagnose::DiagnoseArgs),
     #[command(subcommand)]
     Scenario(scenario::ScenarioCommand),
     Serve(serve::ServeArgs),
@@ -42,10 +44,11 @@ pub fn main() -> ExitCode {
         Command::Serve(_) => "warn,irsa_emulator=info,irsa_lab=info",
         // The runner prints every refusal with its diagnosis already.
         Command::Run(_) | Command::Scenario(_) => "error",
-        Command::Keys(_) => "warn",
+        Command::Keys(_) | Command::Diagnose(_) => "warn",
     });
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Diagnose(args) => diagnose::run(args),
         Command::Scenario(command) => scenario::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Keys(command) => keys::run(command),

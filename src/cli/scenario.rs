@@ -1,4 +1,5 @@
-//! `irsa-lab scenario`: start a new scenario file, list the built-in library, print the schema.
+//! `irsa-lab scenario`: start a new scenario file, list the built-in library, print the
+//! schema, turn a support bundle into a scenario (`from-bundle`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +24,19 @@ pub enum ScenarioCommand {
     List,
     /// Print the JSON Schema of scenario files (what `schema.json` holds).
     Schema,
+    /// Turn a support bundle (the files `irsa-lab diagnose --bundle` reads) into a scenario
+    /// that replays the customer's setup and ends with the error they reported.
+    ///
+    /// The customer's identifiers are kept (issuer, account, role, namespace and
+    /// ServiceAccount, kid, audiences, client ids, thumbprints); no secret is needed: a new
+    /// key is generated under the customer's kid. Run it with `irsa-lab run FILE`.
+    FromBundle {
+        /// The bundle directory (see `irsa-lab diagnose --help` for its file names).
+        dir: PathBuf,
+        /// Write the scenario here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 const SCAFFOLD: &str = include_str!("scaffold.yaml");
@@ -70,6 +84,46 @@ pub fn run(command: ScenarioCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ScenarioCommand::Schema => print!("{}", schema::json()),
+        ScenarioCommand::FromBundle { dir, output } => return from_bundle(&dir, output.as_deref()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `scenario from-bundle`: exit 2 on an unreadable bundle, 1 when it cannot be replayed.
+fn from_bundle(
+    dir: &std::path::Path,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use crate::diagnose::{Context as Diagnosis, Sources, diagnose, scenario};
+    let inputs = match super::diagnose::load(Sources::default().with_bundle(dir)) {
+        Ok(inputs) => inputs,
+        Err(code) => return Ok(code),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let report = diagnose(&inputs, now);
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "bundle".into());
+    let text = match scenario::from_inputs(&Diagnosis::new(&inputs, now), &report, &name) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("error: {}: {error}", dir.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("failed to write {}", path.display()))?;
+            println!(
+                "wrote {}: run it with `irsa-lab run {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

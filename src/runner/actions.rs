@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use irsa_emulator::clock::Clock;
-use irsa_emulator::issuer::{DiscoveryDocument, jwks};
+use irsa_emulator::issuer::DiscoveryDocument;
 use irsa_emulator::oidc::s3_object;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
@@ -304,7 +304,7 @@ async fn publish_documents<B: Backend>(
                 .unwrap_or_else(|| format!("{}/keys.json", issuer.trim_end_matches('/')));
             let field = publish.issuer.clone().unwrap_or_else(|| issuer.clone());
             let doc = DiscoveryDocument::for_keys(&field, Some(&uri), &keys);
-            let mut set = serde_json::to_value(jwks(&keys, publish.with_empty_kid))?;
+            let mut set = serde_json::to_value(cluster.jwks_for(&names, publish.with_empty_kid))?;
             if publish.without_kid {
                 for key in set["keys"].as_array_mut().into_iter().flatten() {
                     if let Some(object) = key.as_object_mut() {

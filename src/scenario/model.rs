@@ -125,6 +125,7 @@ fn default_keys() -> Vec<KeySpec> {
     vec![KeySpec {
         name: "key-a".into(),
         algorithm: KeyAlgorithmSpec::Rsa2048,
+        kid: None,
     }]
 }
 fn yes() -> bool {
@@ -139,6 +140,12 @@ pub struct KeySpec {
     /// Default RSA-2048 (what `ssh-keygen -t rsa -b 2048` in the guides makes).
     #[serde(default)]
     pub algorithm: KeyAlgorithmSpec,
+    /// The `kid` tokens signed by this key carry and the JWKS lists, instead of the one
+    /// kube-apiserver derives from the key (SHA-256 of its SPKI). For replaying a
+    /// customer's setup (`irsa-lab scenario from-bundle`): their kid is kept while the key
+    /// is a fresh one, since their private key is never needed. The emulated backend only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
 }
 
 /// Key types kube-apiserver can sign with.

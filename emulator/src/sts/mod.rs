@@ -21,7 +21,7 @@ pub use errors::{KEY_RETRIEVAL_MESSAGE, NOT_A_JWT_MESSAGE, StsError, UNVERIFIABL
 pub use params::AssumeRoleWithWebIdentityInput;
 pub use response::{AssumeRoleWithWebIdentityOutput, iso_seconds};
 pub use sigv4::{SigV4Auth, SignedRequest, SignedService};
-pub use validate::{EXP_TOLERANCE_SECONDS, ValidatedWebIdentity};
+pub use validate::{EXP_TOLERANCE_SECONDS, ValidatedWebIdentity, trust_context};
 
 use crate::clock::SharedClock;
 use crate::iam::Iam;

@@ -179,6 +179,48 @@ fn string_list(value: Option<&Value>) -> Option<Vec<String>> {
     }
 }
 
+/// What the role's trust policy is evaluated against for `token`: the actions asked
+/// for and the claim values of the condition keys `<provider_url>:aud|sub|oaud|azp|amr`.
+/// `provider_url` is the provider's URL without `https://`; `audiences` and `subject` are
+/// the token's `aud` (as a list) and `sub`. Public so that offline diagnosis evaluates
+/// a customer's trust policy exactly as STS does.
+pub fn trust_context(
+    provider_arn: &str,
+    provider_url: &str,
+    token: &UnverifiedToken,
+    audiences: &[&str],
+    subject: &str,
+) -> WebIdentityContext {
+    let mut actions = vec!["sts:AssumeRoleWithWebIdentity".to_owned()];
+    if token.claims.contains_key(TAGS_CLAIM) {
+        actions.push("sts:TagSession".to_owned());
+    }
+    let azp = token.claims.get("azp").and_then(Value::as_str);
+    let aud: Vec<String> = audiences.iter().map(|a| a.to_string()).collect();
+    let mut claims = vec![
+        // IAM's `:aud` key carries `azp` when the token has one, else `aud`.
+        (
+            "aud".to_owned(),
+            azp.map(|a| vec![a.to_owned()])
+                .unwrap_or_else(|| aud.clone()),
+        ),
+        ("sub".to_owned(), vec![subject.to_owned()]),
+        ("oaud".to_owned(), aud),
+    ];
+    if let Some(azp) = azp {
+        claims.push(("azp".to_owned(), vec![azp.to_owned()]));
+    }
+    if let Some(amr) = string_list(token.claims.get("amr")) {
+        claims.push(("amr".to_owned(), amr));
+    }
+    WebIdentityContext {
+        provider_arn: provider_arn.to_owned(),
+        provider_key: provider_url.to_owned(),
+        actions,
+        claims,
+    }
+}
+
 fn authorize(
     input: &AssumeRoleWithWebIdentityInput,
     iam: &Iam,
@@ -203,34 +245,7 @@ fn authorize(
             iam.account_id()
         ))
     })?;
-    let mut actions = vec!["sts:AssumeRoleWithWebIdentity".to_owned()];
-    if token.claims.contains_key(TAGS_CLAIM) {
-        actions.push("sts:TagSession".to_owned());
-    }
-    let azp = token.claims.get("azp").and_then(Value::as_str);
-    let aud: Vec<String> = audiences.iter().map(|a| a.to_string()).collect();
-    let mut claims = vec![
-        // IAM's `:aud` key carries `azp` when the token has one, else `aud`.
-        (
-            "aud".to_owned(),
-            azp.map(|a| vec![a.to_owned()])
-                .unwrap_or_else(|| aud.clone()),
-        ),
-        ("sub".to_owned(), vec![subject.to_owned()]),
-        ("oaud".to_owned(), aud),
-    ];
-    if let Some(azp) = azp {
-        claims.push(("azp".to_owned(), vec![azp.to_owned()]));
-    }
-    if let Some(amr) = string_list(token.claims.get("amr")) {
-        claims.push(("amr".to_owned(), amr));
-    }
-    let ctx = WebIdentityContext {
-        provider_arn: provider.arn.clone(),
-        provider_key: provider.url.clone(),
-        actions,
-        claims,
-    };
+    let ctx = trust_context(&provider.arn, &provider.url, token, audiences, subject);
     let decision = role.trust_policy.evaluate(&ctx);
     if decision.allowed {
         Ok(role)

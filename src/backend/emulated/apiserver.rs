@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use irsa_emulator::clock::Clock;
 use irsa_emulator::issuer::{
-    BoundTokenRequest, DiscoveryDocument, ObjectRef, extend_expiration, jwks, sign_bound_token,
+    BoundTokenRequest, DiscoveryDocument, KidMode, ObjectRef, extend_expiration, sign_bound_token,
+    sign_raw,
 };
 
 use super::tls::TlsServer;
@@ -174,6 +175,13 @@ impl Apiserver {
             warn_after: extended.warn_after,
             jti: cluster.has_jti().then(BoundTokenRequest::random_jti),
         };
+        // A kid given in the scenario (a customer's, kept by `scenario from-bundle`):
+        // the same header shape, that kid instead of the derived one.
+        if let (Some(kid), KidMode::Sha256) = (cluster.signing_kid_override(), cluster.kid_mode()) {
+            let header =
+                serde_json::json!({"alg": cluster.signer().algorithm().as_str(), "kid": kid});
+            return Ok(sign_raw(&header, &token.claims(), cluster.signer()));
+        }
         Ok(sign_bound_token(
             &token,
             cluster.signer(),
@@ -199,7 +207,8 @@ fn documents(cluster: &ClusterState, addr: Option<SocketAddr>) -> (String, Strin
     let issuer = cluster.issuers.first().cloned().unwrap_or_default();
     let discovery = DiscoveryDocument::for_keys(&issuer, uri.as_deref(), &keys);
     let discovery = serde_json::to_string(&discovery).unwrap_or_default();
-    let jwks = serde_json::to_string(&jwks(&keys, false)).unwrap_or_default();
+    let jwks = serde_json::to_string(&cluster.jwks_for(&cluster.verification_keys, false))
+        .unwrap_or_default();
     (discovery, jwks)
 }
 
