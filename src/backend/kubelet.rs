@@ -177,6 +177,64 @@ pub struct Kubelet {
     pub tokens: BTreeMap<(String, String), BTreeMap<(String, String), HeldToken>>,
 }
 
+impl Kubelet {
+    /// The token file the kubelet wrote for the pod `key` at `(volume, file)`.
+    pub fn file(
+        &self,
+        key: &(String, String),
+        slot: &(String, String),
+        path: &str,
+    ) -> Result<TokenFile, KubeError> {
+        self.tokens
+            .get(key)
+            .and_then(|t| t.get(slot))
+            .map(|held| held.file.clone())
+            .ok_or_else(|| {
+                KubeError::new(
+                    "FileNotFound",
+                    format!(
+                        "open {path}: no such file or directory (volume {:?} projects no {:?})",
+                        slot.0, slot.1
+                    ),
+                )
+            })
+    }
+}
+
+/// Stored pods by (namespace, name), with their uid.
+pub type Pods = BTreeMap<(String, String), (String, Value)>;
+/// ConfigMaps' `data` by (namespace, name).
+pub type ConfigMaps = BTreeMap<(String, String), BTreeMap<String, String>>;
+
+/// The stored pod `namespace/name`, typed.
+pub fn stored_pod(
+    pods: &Pods,
+    namespace: &str,
+    name: &str,
+) -> Option<k8s_openapi::api::core::v1::Pod> {
+    let (_, value) = pods.get(&(namespace.to_owned(), name.to_owned()))?;
+    serde_json::from_value(value.clone()).ok()
+}
+
+/// The environment of `container` in the stored pod, its ConfigMap references resolved.
+pub fn container_env(
+    pods: &Pods,
+    config_maps: &ConfigMaps,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+) -> Result<BTreeMap<String, String>, KubeError> {
+    let (_, value) = pods
+        .get(&(namespace.to_owned(), pod.to_owned()))
+        .ok_or_else(|| KubeError::new("NotFound", format!("pods {pod:?} not found")))?;
+    let spec = container_or_not_found(value, container)?;
+    resolve_env(spec, |name| {
+        config_maps
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+    })
+}
+
 /// `exp - iat` of a token.
 pub fn token_lifetime(token: &str) -> Option<i64> {
     use base64::Engine;

@@ -25,7 +25,7 @@ use self::apiserver::ControlPlane;
 use self::binaries::Binaries;
 use self::sync::WatchBarrier;
 use self::webhook::OutOfClusterWebhook;
-use super::kubelet::{self, HeldToken, Kubelet, projected_tokens, resolve_env, resolve_mount};
+use super::kubelet::{self, HeldToken, Kubelet, projected_tokens, resolve_mount};
 use super::{
     Backend, BackendContext, BackendError, ClusterState, KubeError, TokenFile, TokenRequest,
 };
@@ -47,9 +47,9 @@ pub struct ControlPlaneBackend {
     kubelet: Kubelet,
     clock: Arc<ManualClock>,
     /// Stored pods (after admission and binding) with their uid.
-    pods: BTreeMap<Key, (String, Value)>,
+    pods: kubelet::Pods,
     /// ConfigMaps' `data` as applied.
-    config_maps: BTreeMap<Key, BTreeMap<String, String>>,
+    config_maps: kubelet::ConfigMaps,
     namespaces: BTreeSet<String>,
     /// `--namespace` of the webhook, where it watches its ConfigMap.
     webhook_namespace: String,
@@ -368,8 +368,7 @@ impl Backend for ControlPlaneBackend {
     }
 
     fn pod(&self, namespace: &str, name: &str) -> Option<Pod> {
-        let (_, value) = self.pods.get(&Self::key(namespace, name))?;
-        serde_json::from_value(value.clone()).ok()
+        kubelet::stored_pod(&self.pods, namespace, name)
     }
 
     fn container_env(
@@ -378,14 +377,7 @@ impl Backend for ControlPlaneBackend {
         pod: &str,
         container: &str,
     ) -> Result<BTreeMap<String, String>, KubeError> {
-        let (_, value) = self
-            .pods
-            .get(&Self::key(namespace, pod))
-            .ok_or_else(|| not_found("pods", pod))?;
-        let spec = kubelet::container_or_not_found(value, container)?;
-        resolve_env(spec, |name| {
-            self.config_maps.get(&Self::key(namespace, name)).cloned()
-        })
+        kubelet::container_env(&self.pods, &self.config_maps, namespace, pod, container)
     }
 
     async fn read_file(
@@ -403,20 +395,7 @@ impl Backend for ControlPlaneBackend {
         if fresh && let Some(error) = errors.into_iter().next() {
             return Err(error);
         }
-        self.kubelet
-            .tokens
-            .get(&key)
-            .and_then(|t| t.get(&slot))
-            .map(|held| held.file.clone())
-            .ok_or_else(|| {
-                KubeError::new(
-                    "FileNotFound",
-                    format!(
-                        "open {path}: no such file or directory (volume {:?} projects no {:?})",
-                        slot.0, slot.1
-                    ),
-                )
-            })
+        self.kubelet.file(&key, &slot, path)
     }
 
     async fn token_request(&mut self, request: &TokenRequest) -> Result<String, KubeError> {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use self::admission::AdmissionWebhook;
 use self::apiserver::{Apiserver, Binding};
-use super::kubelet::{self, HeldToken, Kubelet, projected_tokens, resolve_env, resolve_mount};
+use super::kubelet::{self, HeldToken, Kubelet, projected_tokens, resolve_mount};
 use super::{
     Backend, BackendContext, BackendError, ClusterState, KubeError, TokenFile, TokenRequest,
 };
@@ -39,9 +39,9 @@ pub struct EmulatedBackend {
     /// ServiceAccounts by (namespace, name): uid.
     service_accounts: BTreeMap<Key, String>,
     /// ConfigMaps' `data` by (namespace, name).
-    config_maps: BTreeMap<Key, BTreeMap<String, String>>,
+    config_maps: kubelet::ConfigMaps,
     /// Stored pods (after admission) by (namespace, name), with their uid.
-    pods: BTreeMap<Key, (String, Value)>,
+    pods: kubelet::Pods,
     node_uid: String,
 }
 
@@ -311,8 +311,7 @@ impl Backend for EmulatedBackend {
     }
 
     fn pod(&self, namespace: &str, name: &str) -> Option<Pod> {
-        let (_, value) = self.pods.get(&Self::key(namespace, name))?;
-        serde_json::from_value(value.clone()).ok()
+        kubelet::stored_pod(&self.pods, namespace, name)
     }
 
     fn container_env(
@@ -321,14 +320,7 @@ impl Backend for EmulatedBackend {
         pod: &str,
         container: &str,
     ) -> Result<BTreeMap<String, String>, KubeError> {
-        let (_, value) = self
-            .pods
-            .get(&Self::key(namespace, pod))
-            .ok_or_else(|| not_found("pods", pod))?;
-        let spec = kubelet::container_or_not_found(value, container)?;
-        resolve_env(spec, |name| {
-            self.config_maps.get(&Self::key(namespace, name)).cloned()
-        })
+        kubelet::container_env(&self.pods, &self.config_maps, namespace, pod, container)
     }
 
     async fn read_file(
@@ -351,20 +343,7 @@ impl Backend for EmulatedBackend {
         if fresh && let Some(error) = self.mount_tokens(&key, true).into_iter().next() {
             return Err(error);
         }
-        self.kubelet
-            .tokens
-            .get(&key)
-            .and_then(|t| t.get(&slot))
-            .map(|held| held.file.clone())
-            .ok_or_else(|| {
-                KubeError::new(
-                    "FileNotFound",
-                    format!(
-                        "open {path}: no such file or directory (volume {:?} projects no {:?})",
-                        slot.0, slot.1
-                    ),
-                )
-            })
+        self.kubelet.file(&key, &slot, path)
     }
 
     async fn token_request(&mut self, request: &TokenRequest) -> Result<String, KubeError> {
