@@ -17,6 +17,11 @@ impl KubeError {
             message: message.into(),
         }
     }
+
+    /// kube's NotFound: `pods "app" not found`.
+    pub fn not_found(resource: &str, name: &str) -> Self {
+        Self::new("NotFound", format!("{resource} {name:?} not found"))
+    }
 }
 
 /// The backend could not start or restart a component.

@@ -226,7 +226,7 @@ pub fn container_env(
 ) -> Result<BTreeMap<String, String>, KubeError> {
     let (_, value) = pods
         .get(&(namespace.to_owned(), pod.to_owned()))
-        .ok_or_else(|| KubeError::new("NotFound", format!("pods {pod:?} not found")))?;
+        .ok_or_else(|| KubeError::not_found("pods", pod))?;
     let spec = container_or_not_found(value, container)?;
     resolve_env(spec, |name| {
         config_maps

@@ -69,10 +69,6 @@ fn failed(component: &'static str) -> impl FnOnce(anyhow::Error) -> BackendError
     move |source| BackendError::Start { component, source }
 }
 
-fn not_found(kind: &str, name: &str) -> KubeError {
-    KubeError::new("NotFound", format!("{kind} {name:?} not found"))
-}
-
 impl ControlPlaneBackend {
     fn key(namespace: &str, name: &str) -> Key {
         (namespace.to_owned(), name.to_owned())
@@ -389,7 +385,10 @@ impl Backend for ControlPlaneBackend {
         fresh: bool,
     ) -> Result<TokenFile, KubeError> {
         let key = Self::key(namespace, pod);
-        let (_, value) = self.pods.get(&key).ok_or_else(|| not_found("pods", pod))?;
+        let (_, value) = self
+            .pods
+            .get(&key)
+            .ok_or_else(|| KubeError::not_found("pods", pod))?;
         let slot = resolve_mount(value, container, path)?;
         let errors = self.mount_tokens(&key, fresh).await;
         if fresh && let Some(error) = errors.into_iter().next() {
@@ -405,7 +404,7 @@ impl Backend for ControlPlaneBackend {
                 let (uid, _) = self
                     .pods
                     .get(&Self::key(&request.namespace, pod))
-                    .ok_or_else(|| not_found("pods", pod))?;
+                    .ok_or_else(|| KubeError::not_found("pods", pod))?;
                 Some((pod.clone(), uid.clone()))
             }
         };

@@ -49,10 +49,6 @@ fn uid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn not_found(kind: &str, name: &str) -> KubeError {
-    KubeError::new("NotFound", format!("{kind} {name:?} not found"))
-}
-
 impl EmulatedBackend {
     fn key(namespace: &str, name: &str) -> Key {
         (namespace.to_owned(), name.to_owned())
@@ -171,7 +167,7 @@ impl EmulatedBackend {
             };
             // A deleted ServiceAccount: TokenRequest fails and the kubelet keeps the old token.
             let Some(sa_uid) = self.service_accounts.get(&Self::key(&key.0, &sa)).cloned() else {
-                errors.push(not_found("serviceaccounts", &sa));
+                errors.push(KubeError::not_found("serviceaccounts", &sa));
                 continue;
             };
             match self.apiserver.issue(&request, &sa_uid, Some(&binding)) {
@@ -289,14 +285,14 @@ impl Backend for EmulatedBackend {
                 self.pods
                     .remove(&key)
                     .map(|_| ())
-                    .ok_or_else(|| not_found("pods", &object.name))
+                    .ok_or_else(|| KubeError::not_found("pods", &object.name))
             }
             "ServiceAccount" => {
                 self.webhook.sources.remove_service_account(&key.0, &key.1);
                 self.service_accounts
                     .remove(&key)
                     .map(|_| ())
-                    .ok_or_else(|| not_found("serviceaccounts", &object.name))
+                    .ok_or_else(|| KubeError::not_found("serviceaccounts", &object.name))
             }
             "ConfigMap" => {
                 self.config_maps.remove(&key);
@@ -332,7 +328,10 @@ impl Backend for EmulatedBackend {
         fresh: bool,
     ) -> Result<TokenFile, KubeError> {
         let key = Self::key(namespace, pod);
-        let (_, value) = self.pods.get(&key).ok_or_else(|| not_found("pods", pod))?;
+        let (_, value) = self
+            .pods
+            .get(&key)
+            .ok_or_else(|| KubeError::not_found("pods", pod))?;
         let slot = resolve_mount(value, container, path)?;
         if self.apiserver.version() < (1, 19) && kubelet::unreadable_by(value, container) {
             return Err(KubeError::new(
@@ -349,7 +348,10 @@ impl Backend for EmulatedBackend {
     async fn token_request(&mut self, request: &TokenRequest) -> Result<String, KubeError> {
         let sa_key = Self::key(&request.namespace, &request.service_account);
         let Some(sa_uid) = self.service_accounts.get(&sa_key).cloned() else {
-            return Err(not_found("serviceaccounts", &request.service_account));
+            return Err(KubeError::not_found(
+                "serviceaccounts",
+                &request.service_account,
+            ));
         };
         let binding = match &request.bound_pod {
             None => None,
@@ -357,7 +359,7 @@ impl Backend for EmulatedBackend {
                 let (pod_uid, _) = self
                     .pods
                     .get(&Self::key(&request.namespace, pod))
-                    .ok_or_else(|| not_found("pods", pod))?;
+                    .ok_or_else(|| KubeError::not_found("pods", pod))?;
                 Some(Binding {
                     pod: ClaimRef::new(pod, pod_uid),
                     node: Some(ClaimRef::new(NODE, &self.node_uid)),
