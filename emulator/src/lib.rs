@@ -24,3 +24,4 @@ pub mod query;
 pub mod s3;
 pub mod server;
 pub mod sts;
+pub mod xml_tree;

@@ -34,6 +34,10 @@ pub enum AnonymousGetError {
     NoSuchKey,
     #[error("the object is not public (access denied)")]
     AccessDenied,
+    /// Denied for a reason a bucket setting gives (ACLs disabled, Block Public Access,
+    /// a policy's Deny).
+    #[error("access denied: {0}")]
+    AccessDeniedBecause(String),
 }
 
 /// Anonymous reads from the fake S3: how STS fetches an issuer hosted in a bucket.

@@ -5,7 +5,7 @@ use axum::Router;
 use crate::clock::{self, SharedClock};
 use crate::iam::Iam;
 use crate::oidc::{IssuerRoutes, JwksCache, OidcSettings};
-use crate::s3::S3Store;
+use crate::s3::{BucketDefaults, S3Store};
 use crate::sts::Sts;
 
 /// How to build an [`Emulator`].
@@ -22,6 +22,9 @@ pub struct EmulatorConfig {
     /// Regions where STS answers RegionDisabledException (reproducing an account whose
     /// administrator deactivated STS there).
     pub disabled_sts_regions: Vec<String>,
+    /// What a new S3 bucket starts with: today's S3 (ACLs disabled, Block Public Access
+    /// on) by default, or the pre-2023 behaviour the upstream guide was written for.
+    pub s3_bucket_defaults: BucketDefaults,
 }
 
 impl Default for EmulatorConfig {
@@ -32,6 +35,7 @@ impl Default for EmulatorConfig {
             routes: IssuerRoutes::default(),
             clock: clock::system(),
             disabled_sts_regions: Vec::new(),
+            s3_bucket_defaults: BucketDefaults::default(),
         }
     }
 }
@@ -55,7 +59,7 @@ struct Inner {
 impl Emulator {
     pub fn new(config: EmulatorConfig) -> Self {
         let iam = Iam::new(&config.account_id, config.clock.clone());
-        let s3 = S3Store::new(config.clock.clone());
+        let s3 = S3Store::with_defaults(config.clock.clone(), config.s3_bucket_defaults);
         let jwks = Arc::new(JwksCache::new(
             config.oidc,
             config.routes,
