@@ -15,6 +15,7 @@
 //! - [`server`]: one endpoint that routes each request to STS, IAM or S3.
 
 pub mod clock;
+pub mod cloudfront;
 pub mod iam;
 pub mod issuer;
 pub mod jwt;

@@ -35,9 +35,7 @@ impl Element {
         let mut reader = Reader::from_str(text);
         let mut stack: Vec<Element> = Vec::new();
         loop {
-            let event = reader
-                .read_event()
-                .map_err(|e| XmlError(e.to_string()))?;
+            let event = reader.read_event().map_err(|e| XmlError(e.to_string()))?;
             match event {
                 Event::Start(start) => {
                     if stack.len() >= MAX_DEPTH {
@@ -66,7 +64,8 @@ impl Element {
                 }
                 Event::GeneralRef(r) => {
                     if let Some(top) = stack.last_mut() {
-                        let entity = format!("&{};", r.decode().map_err(|e| XmlError(e.to_string()))?);
+                        let entity =
+                            format!("&{};", r.decode().map_err(|e| XmlError(e.to_string()))?);
                         let value = quick_xml::escape::unescape(&entity)
                             .map_err(|e| XmlError(e.to_string()))?;
                         top.text.push_str(&value);

@@ -260,11 +260,20 @@ mod tests {
     fn arn_and_bool_operators_for_resource_policies() {
         let arn = "arn:aws:cloudfront::111122223333:distribution/E1";
         let like = Operator::parse_for_resource_policy("ArnLike").unwrap();
-        assert!(like.evaluate(&s(&["arn:aws:cloudfront::*:distribution/E1"]), Some(&s(&[arn]))));
+        assert!(like.evaluate(
+            &s(&["arn:aws:cloudfront::*:distribution/E1"]),
+            Some(&s(&[arn]))
+        ));
         let equals = Operator::parse_for_resource_policy("ArnEquals").unwrap();
-        assert!(!equals.evaluate(&s(&["arn:aws:cloudfront::111122223333:distribution/E2"]), Some(&s(&[arn]))));
+        assert!(!equals.evaluate(
+            &s(&["arn:aws:cloudfront::111122223333:distribution/E2"]),
+            Some(&s(&[arn]))
+        ));
         let not_like = Operator::parse_for_resource_policy("ArnNotLike").unwrap();
-        assert!(not_like.evaluate(&s(&["arn:aws:cloudfront::*:distribution/E2"]), Some(&s(&[arn]))));
+        assert!(not_like.evaluate(
+            &s(&["arn:aws:cloudfront::*:distribution/E2"]),
+            Some(&s(&[arn]))
+        ));
         let boolean = Operator::parse_for_resource_policy("Bool").unwrap();
         assert!(boolean.evaluate(&s(&["false"]), Some(&s(&["False"]))));
         assert!(Operator::parse_for_resource_policy("NumericLessThan").is_err());

@@ -46,7 +46,9 @@ pub fn decide(
         };
         match policy.evaluate(&request) {
             PolicyVerdict::Denied(sid) => {
-                return Err(Denial::PolicyDeny(sid.unwrap_or_else(|| "without Sid".into())));
+                return Err(Denial::PolicyDeny(
+                    sid.unwrap_or_else(|| "without Sid".into()),
+                ));
             }
             PolicyVerdict::Allowed { .. } => {
                 // RestrictPublicBuckets: a bucket with a public policy serves only service

@@ -18,9 +18,9 @@ use super::errors::S3Error;
 use super::policy::Requester;
 use super::store::{Acl, Object, ObjectMeta, ReadRefusal, S3Store};
 use super::xml::{self, ListPage};
-use crate::xml_tree::Element;
 use crate::query::new_request_id;
 use crate::sts::sigv4;
+use crate::xml_tree::Element;
 
 /// Objects an issuer publishes are tiny; this is generous and bounds memory.
 pub const MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
@@ -132,8 +132,8 @@ fn bucket_op(
         if *method == Method::GET || *method == Method::HEAD {
             store.bucket_region(bucket)?;
         }
-        let listing = *method == Method::GET
-            && query.keys().all(|k| LIST_PARAMS.contains(&k.as_str()));
+        let listing =
+            *method == Method::GET && query.keys().all(|k| LIST_PARAMS.contains(&k.as_str()));
         if listing && store.may_list(bucket, &Requester::Anonymous)? {
             return list(store, bucket, query);
         }
@@ -246,9 +246,7 @@ fn bucket_op(
             store.delete_bucket(bucket)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Method::GET if has("location") => {
-            Ok(xml_ok(xml::location(&store.bucket_region(bucket)?)))
-        }
+        Method::GET if has("location") => Ok(xml_ok(xml::location(&store.bucket_region(bucket)?))),
         Method::GET if query.keys().all(|k| LIST_PARAMS.contains(&k.as_str())) => {
             list(store, bucket, query)
         }
@@ -276,9 +274,11 @@ fn delete_objects(store: &S3Store, bucket: &str, body: &[u8]) -> Result<Response
     }
     let quiet = root.bool_of("Quiet").unwrap_or(false);
     store.delete_objects(bucket, &keys)?;
-    Ok(xml_ok(xml::delete_result(
-        if quiet { &[] } else { keys.as_slice() },
-    )))
+    Ok(xml_ok(xml::delete_result(if quiet {
+        &[]
+    } else {
+        keys.as_slice()
+    })))
 }
 
 const LIST_PARAMS: &[&str] = &[
@@ -381,19 +381,20 @@ fn object_op(
                     store.bucket_region(bucket)?;
                     return Err(S3Error::AccessDenied);
                 }
-                store
-                    .read_as(bucket, key, &Requester::Anonymous)
-                    .map_err(|refusal| match refusal {
+                store.read_as(bucket, key, &Requester::Anonymous).map_err(
+                    |refusal| match refusal {
                         ReadRefusal::NoSuchBucket => S3Error::NoSuchBucket(bucket.to_owned()),
                         ReadRefusal::NoSuchKey => S3Error::NoSuchKey(key.to_owned()),
                         ReadRefusal::Denied(_) => S3Error::AccessDenied,
-                    })?
+                    },
+                )?
             } else {
                 store.get_object(bucket, key)?
             };
             if query.contains_key("acl") {
                 // With ACLs disabled, reads of an ACL show the owner's full control only.
-                let acls_on = store.ownership(bucket).ok() != Some(ObjectOwnership::BucketOwnerEnforced);
+                let acls_on =
+                    store.ownership(bucket).ok() != Some(ObjectOwnership::BucketOwnerEnforced);
                 return Ok(xml_ok(xml::acl(acls_on && object.acl == Acl::PublicRead)));
             }
             Ok(object_response(&object, *method == Method::HEAD))
@@ -501,7 +502,11 @@ fn copy_object(
     let (source_bucket, source_key) = decoded
         .split_once('/')
         .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-        .ok_or_else(|| S3Error::InvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey".into()))?;
+        .ok_or_else(|| {
+            S3Error::InvalidArgument(
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey".into(),
+            )
+        })?;
     let replace = headers
         .get("x-amz-metadata-directive")
         .and_then(|v| v.to_str().ok())
@@ -535,6 +540,7 @@ fn copy_object(
 mod tests {
     use super::*;
     use crate::clock;
+    use crate::s3::BucketDefaults;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -571,7 +577,8 @@ mod tests {
 
     #[tokio::test]
     async fn guide_workflow_path_style() {
-        let s3 = S3Store::new(clock::system());
+        // The upstream guide was written for buckets that still allowed ACLs.
+        let s3 = S3Store::with_defaults(clock::system(), BucketDefaults::Legacy);
         let (status, _, _) = call(&s3, "PUT", H, "/oidc-test", true, &[], b"").await;
         assert_eq!(status, StatusCode::OK);
         let (status, _, body) = call(&s3, "PUT", H, "/oidc-test", true, &[], b"").await;
@@ -725,5 +732,383 @@ mod tests {
             s3.get_object("b-1", "k").unwrap().body,
             Bytes::from_static(b"hello")
         );
+    }
+
+    /// A bucket made as S3 makes them today (ACLs disabled, Block Public Access on).
+    async fn new_bucket(defaults: BucketDefaults) -> S3Store {
+        let s3 = S3Store::with_defaults(clock::system(), defaults);
+        let (status, _, _) = call(&s3, "PUT", H, "/b-1", true, &[], b"").await;
+        assert_eq!(status, StatusCode::OK);
+        s3
+    }
+
+    async fn put(
+        s3: &S3Store,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (StatusCode, String) {
+        let (status, _, body) = call(s3, "PUT", H, uri, true, headers, body).await;
+        (status, body)
+    }
+
+    async fn anonymous_get(s3: &S3Store, uri: &str) -> StatusCode {
+        call(s3, "GET", H, uri, false, &[], b"").await.0
+    }
+
+    const PUBLIC_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b-1/*"}]}"#;
+    const NO_BLOCK: &[u8] = b"<PublicAccessBlockConfiguration><BlockPublicAcls>false</BlockPublicAcls><IgnorePublicAcls>false</IgnorePublicAcls><BlockPublicPolicy>false</BlockPublicPolicy><RestrictPublicBuckets>false</RestrictPublicBuckets></PublicAccessBlockConfiguration>";
+
+    #[tokio::test]
+    async fn public_read_upload_to_a_new_bucket_is_access_control_list_not_supported() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        let (status, body) = put(
+            &s3,
+            "/b-1/keys.json",
+            &[("x-amz-acl", "public-read")],
+            b"{}",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            body.contains("<Code>AccessControlListNotSupported</Code><Message>The bucket does not allow ACLs</Message>"),
+            "{body}"
+        );
+        assert!(s3.get_object("b-1", "keys.json").is_err(), "nothing stored");
+    }
+
+    #[tokio::test]
+    async fn private_acl_is_refused_too_when_acls_are_disabled() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        let (status, _) = put(&s3, "/b-1/k", &[("x-amz-acl", "private")], b"x").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn bucket_owner_full_control_is_accepted_when_acls_are_disabled() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        let (status, _) = put(
+            &s3,
+            "/b-1/k",
+            &[("x-amz-acl", "bucket-owner-full-control")],
+            b"x",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn upload_without_acl_to_a_new_bucket_stays_private() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        assert_eq!(put(&s3, "/b-1/k", &[], b"x").await.0, StatusCode::OK);
+        assert_eq!(anonymous_get(&s3, "/b-1/k").await, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn block_public_acls_refuses_public_read_with_access_denied() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        let controls = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>";
+        assert_eq!(
+            put(&s3, "/b-1?ownershipControls", &[], controls).await.0,
+            StatusCode::OK
+        );
+        let (status, body) = put(&s3, "/b-1/k", &[("x-amz-acl", "public-read")], b"x").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            body.contains("<Code>AccessDenied</Code><Message>Access Denied</Message>"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn ignore_public_acls_keeps_public_read_objects_private() {
+        let s3 = new_bucket(BucketDefaults::Legacy).await;
+        assert_eq!(
+            put(&s3, "/b-1/k", &[("x-amz-acl", "public-read")], b"x")
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(anonymous_get(&s3, "/b-1/k").await, StatusCode::OK);
+        let ignore = b"<PublicAccessBlockConfiguration><IgnorePublicAcls>true</IgnorePublicAcls></PublicAccessBlockConfiguration>";
+        assert_eq!(
+            put(&s3, "/b-1?publicAccessBlock", &[], ignore).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(anonymous_get(&s3, "/b-1/k").await, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn block_public_policy_refuses_a_public_policy() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        let (status, body) = put(&s3, "/b-1?policy", &[], PUBLIC_POLICY.as_bytes()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn public_policy_grants_anonymous_reads_once_block_public_access_allows_it() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        assert_eq!(
+            put(&s3, "/b-1?publicAccessBlock", &[], NO_BLOCK).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            put(&s3, "/b-1?policy", &[], PUBLIC_POLICY.as_bytes())
+                .await
+                .0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            put(&s3, "/b-1/keys.json", &[], b"{}").await.0,
+            StatusCode::OK
+        );
+        assert_eq!(anonymous_get(&s3, "/b-1/keys.json").await, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn restrict_public_buckets_ignores_a_public_policy_for_anonymous_reads() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        assert_eq!(
+            put(&s3, "/b-1?publicAccessBlock", &[], NO_BLOCK).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            put(&s3, "/b-1?policy", &[], PUBLIC_POLICY.as_bytes())
+                .await
+                .0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(put(&s3, "/b-1/k", &[], b"x").await.0, StatusCode::OK);
+        let restrict = b"<PublicAccessBlockConfiguration><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>";
+        assert_eq!(
+            put(&s3, "/b-1?publicAccessBlock", &[], restrict).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(anonymous_get(&s3, "/b-1/k").await, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn bucket_policy_reads_back_as_written_until_deleted() {
+        let s3 = new_bucket(BucketDefaults::Legacy).await;
+        assert_eq!(
+            put(&s3, "/b-1?policy", &[], PUBLIC_POLICY.as_bytes())
+                .await
+                .0,
+            StatusCode::NO_CONTENT
+        );
+        let (status, _, body) = call(&s3, "GET", H, "/b-1?policy", true, &[], b"").await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, PUBLIC_POLICY));
+        let (status, _, _) = call(&s3, "DELETE", H, "/b-1?policy", true, &[], b"").await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, body) = call(&s3, "GET", H, "/b-1?policy", true, &[], b"").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            body.contains(
+                "<Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message>"
+            ),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_policy_is_refused_with_s3s_message() {
+        let s3 = new_bucket(BucketDefaults::Legacy).await;
+        let (status, body) = put(&s3, "/b-1?policy", &[], b"[]").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("<Code>MalformedPolicy</Code><Message>Policies must be valid JSON and the first byte must be &apos;{&apos;</Message>") || body.contains("<Code>MalformedPolicy</Code><Message>Policies must be valid JSON and the first byte must be '{'</Message>"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn ownership_controls_read_back_and_missing_ones_are_not_found() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        let (_, _, body) = call(&s3, "GET", H, "/b-1?ownershipControls", true, &[], b"").await;
+        assert!(
+            body.contains("<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"),
+            "{body}"
+        );
+        let (status, _, _) = call(&s3, "DELETE", H, "/b-1?ownershipControls", true, &[], b"").await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, body) = call(&s3, "GET", H, "/b-1?ownershipControls", true, &[], b"").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            body.contains("<Code>OwnershipControlsNotFoundError</Code>"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn public_access_block_reads_back_and_missing_one_is_not_found() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        let (_, _, body) = call(&s3, "GET", H, "/b-1?publicAccessBlock", true, &[], b"").await;
+        assert!(
+            body.contains("<BlockPublicAcls>true</BlockPublicAcls>")
+                && body.contains("<RestrictPublicBuckets>true</RestrictPublicBuckets>"),
+            "{body}"
+        );
+        call(&s3, "DELETE", H, "/b-1?publicAccessBlock", true, &[], b"").await;
+        let (status, _, body) = call(&s3, "GET", H, "/b-1?publicAccessBlock", true, &[], b"").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            body.contains("<Code>NoSuchPublicAccessBlockConfiguration</Code>"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn delete_objects_removes_each_key_and_reports_it() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        put(&s3, "/b-1/a", &[], b"1").await;
+        put(&s3, "/b-1/b", &[], b"2").await;
+        let request = b"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Object><Key>a</Key></Object><Object><Key>missing</Key></Object></Delete>";
+        let (status, _, body) = call(&s3, "POST", H, "/b-1?delete", true, &[], request).await;
+        assert_eq!(status, StatusCode::OK);
+        let doc = roxmltree::Document::parse(&body).unwrap();
+        let deleted: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("Key"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(deleted, ["a", "missing"]);
+        assert!(s3.get_object("b-1", "a").is_err());
+        assert!(s3.get_object("b-1", "b").is_ok());
+    }
+
+    #[tokio::test]
+    async fn delete_objects_in_quiet_mode_reports_no_successes() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        put(&s3, "/b-1/a", &[], b"1").await;
+        let request = b"<Delete><Object><Key>a</Key></Object><Quiet>true</Quiet></Delete>";
+        let (_, _, body) = call(&s3, "POST", H, "/b-1?delete", true, &[], request).await;
+        assert!(!body.contains("<Deleted>"), "{body}");
+        assert!(s3.get_object("b-1", "a").is_err());
+    }
+
+    #[tokio::test]
+    async fn copy_object_copies_bytes_and_metadata() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        put(
+            &s3,
+            "/b-1/src",
+            &[
+                ("content-type", "application/json"),
+                ("cache-control", "max-age=60"),
+            ],
+            b"{}",
+        )
+        .await;
+        let (status, body) = put(&s3, "/b-1/dst", &[("x-amz-copy-source", "/b-1/src")], b"").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains("<CopyObjectResult")
+                && body.contains("<ETag>&quot;99914b932bd37a50b983c5e7c90ae93b&quot;</ETag>"),
+            "{body}"
+        );
+        let copied = s3.get_object("b-1", "dst").unwrap();
+        assert_eq!(copied.content_type, "application/json");
+        assert_eq!(copied.cache_control.as_deref(), Some("max-age=60"));
+    }
+
+    #[tokio::test]
+    async fn copy_object_onto_itself_without_replace_is_illegal() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        put(&s3, "/b-1/k", &[], b"x").await;
+        let (status, body) = put(&s3, "/b-1/k", &[("x-amz-copy-source", "b-1/k")], b"").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("This copy request is illegal"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn list_objects_v2_pages_with_max_keys_and_continuation_token() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        for key in ["a", "b", "c"] {
+            put(&s3, &format!("/b-1/{key}"), &[], b"x").await;
+        }
+        let (_, _, first) =
+            call(&s3, "GET", H, "/b-1?list-type=2&max-keys=2", true, &[], b"").await;
+        let doc = roxmltree::Document::parse(&first).unwrap();
+        let text = |tag: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name(tag))
+                .and_then(|n| n.text())
+                .map(str::to_owned)
+        };
+        assert_eq!(text("IsTruncated").as_deref(), Some("true"));
+        let token = text("NextContinuationToken").unwrap();
+        let (_, _, second) = call(
+            &s3,
+            "GET",
+            H,
+            &format!("/b-1?list-type=2&max-keys=2&continuation-token={token}"),
+            true,
+            &[],
+            b"",
+        )
+        .await;
+        assert!(
+            second.contains("<Key>c</Key>")
+                && !second.contains("<Key>a</Key>")
+                && second.contains("<IsTruncated>false</IsTruncated>"),
+            "{second}"
+        );
+    }
+
+    #[tokio::test]
+    async fn url_encoded_listing_encodes_keys() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        put(&s3, "/b-1/a%2Bb%20c", &[], b"x").await;
+        let (_, _, body) = call(
+            &s3,
+            "GET",
+            H,
+            "/b-1?list-type=2&encoding-type=url",
+            true,
+            &[],
+            b"",
+        )
+        .await;
+        assert!(
+            body.contains("<Key>a%2Bb%20c</Key>")
+                && body.contains("<EncodingType>url</EncodingType>"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn head_object_carries_what_sync_compares() {
+        let s3 = new_bucket(BucketDefaults::Current).await;
+        put(&s3, "/b-1/k", &[("cache-control", "max-age=300")], b"hello").await;
+        let (status, headers, body) = call(&s3, "HEAD", H, "/b-1/k", true, &[], b"").await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, ""));
+        assert_eq!(headers["content-length"], "5");
+        assert_eq!(headers["etag"], "\"5d41402abc4b2a76b9719d911017c592\"");
+        assert!(headers["last-modified"].to_str().unwrap().ends_with(" GMT"));
+        assert_eq!(headers["cache-control"], "max-age=300");
+    }
+
+    #[tokio::test]
+    async fn anonymous_missing_key_is_not_found_only_with_list_bucket() {
+        let s3 = new_bucket(BucketDefaults::Legacy).await;
+        assert_eq!(
+            anonymous_get(&s3, "/b-1/missing").await,
+            StatusCode::FORBIDDEN
+        );
+        let list = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::b-1","arn:aws:s3:::b-1/*"]}]}"#;
+        put(&s3, "/b-1?policy", &[], list.as_bytes()).await;
+        assert_eq!(
+            anonymous_get(&s3, "/b-1/missing").await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(anonymous_get(&s3, "/b-1?list-type=2").await, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn object_acl_reads_show_owner_only_when_acls_are_disabled() {
+        let s3 = S3Store::with_defaults(clock::system(), BucketDefaults::Current);
+        s3.create_bucket("b-1", None).unwrap();
+        s3.put_object("b-1", "k", Bytes::from_static(b"x"), None, Acl::PublicRead)
+            .unwrap();
+        let (_, _, body) = call(&s3, "GET", H, "/b-1/k?acl", true, &[], b"").await;
+        assert!(!body.contains("AllUsers"), "{body}");
     }
 }

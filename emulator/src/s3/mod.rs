@@ -22,12 +22,12 @@ mod policy;
 mod store;
 mod xml;
 
+pub use access::Denial;
 pub use addressing::{Addressed, address};
+pub use bucket_settings::{BucketDefaults, ObjectOwnership, PublicAccessBlock};
 pub use chunked::ChunkedError;
 pub use errors::{S3Error, error_response, issued_refusal};
 pub use handlers::router;
-pub use access::Denial;
-pub use bucket_settings::{BucketDefaults, ObjectOwnership, PublicAccessBlock};
 pub use policy::{BucketPolicy, MalformedPolicy, PolicyVerdict, Requester};
 pub use store::{Acl, Bucket, Object, ObjectMeta, ReadRefusal, S3Store};
 pub use xml::http_date;

@@ -59,7 +59,9 @@ enum Effect {
 enum Principals {
     /// `"*"` or `{"AWS": "*"}`: everyone, anonymous included.
     Everyone,
-    Named { services: Vec<String> },
+    Named {
+        services: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -207,9 +209,10 @@ impl BucketPolicy {
                     .ok_or_else(|| MalformedPolicy("Missing required field Resource".into()))?,
                 "resource",
             )?;
-            if resources.iter().any(|r| {
-                r != &bucket_arn && !r.starts_with(&format!("{bucket_arn}/")) && r != "*"
-            }) {
+            if resources
+                .iter()
+                .any(|r| r != &bucket_arn && !r.starts_with(&format!("{bucket_arn}/")) && r != "*")
+            {
                 return Err(MalformedPolicy("Policy has invalid resource".into()));
             }
             let mut conditions = Vec::new();
@@ -218,9 +221,8 @@ impl BucketPolicy {
                     return Err(MalformedPolicy("Policy has an invalid condition".into()));
                 };
                 for (name, keys) in operators {
-                    let operator = Operator::parse_for_resource_policy(name).map_err(|_| {
-                        MalformedPolicy(format!("Invalid Condition type : {name}"))
-                    })?;
+                    let operator = Operator::parse_for_resource_policy(name)
+                        .map_err(|_| MalformedPolicy(format!("Invalid Condition type : {name}")))?;
                     let Value::Object(keys) = keys else {
                         return Err(MalformedPolicy("Policy has an invalid condition".into()));
                     };
@@ -380,7 +382,10 @@ mod tests {
         let policy = BucketPolicy::parse("oidc-test", PUBLIC_READ).unwrap();
         assert!(policy.is_public());
         assert!(matches!(
-            policy.evaluate(&get(&Requester::Anonymous, "arn:aws:s3:::oidc-test/keys.json")),
+            policy.evaluate(&get(
+                &Requester::Anonymous,
+                "arn:aws:s3:::oidc-test/keys.json"
+            )),
             PolicyVerdict::Allowed { public: true, .. }
         ));
         // GetObject does not grant ListBucket.
@@ -420,8 +425,14 @@ mod tests {
     #[test]
     fn malformed_policies_get_s3s_messages() {
         let cases = [
-            ("not json", "Policies must be valid JSON and the first byte must be '{'"),
-            (r#"{"Version":"2012-10-17"}"#, "Missing required field Statement"),
+            (
+                "not json",
+                "Policies must be valid JSON and the first byte must be '{'",
+            ),
+            (
+                r#"{"Version":"2012-10-17"}"#,
+                "Missing required field Statement",
+            ),
             (
                 r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b-1/*"}]}"#,
                 "Missing required field Principal",

@@ -161,11 +161,13 @@ pub fn acl(public: bool) -> String {
 
 /// `DeleteObjects`' answer: every key reported deleted (S3 reports missing keys so too).
 pub fn delete_result(deleted: &[String]) -> String {
-    let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult xmlns=\"{NS}\">"
-    );
+    let mut xml =
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult xmlns=\"{NS}\">");
     for key in deleted {
-        xml.push_str(&format!("<Deleted><Key>{}</Key></Deleted>", xml_escape(key)));
+        xml.push_str(&format!(
+            "<Deleted><Key>{}</Key></Deleted>",
+            xml_escape(key)
+        ));
     }
     xml.push_str("</DeleteResult>");
     xml
