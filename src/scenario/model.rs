@@ -281,8 +281,10 @@ pub struct TrustShorthand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum BucketDefaultsSpec {
+    /// S3 since April 2023: `BucketOwnerEnforced` (ACLs disabled), Block Public Access on.
     #[default]
     Current,
+    /// S3 before: ACLs work (no ownership controls), no Block Public Access.
     Legacy,
 }
 
@@ -312,7 +314,9 @@ pub struct BucketSpec {
 pub enum ObjectOwnershipSpec {
     /// ACLs disabled: any ACL but `bucket-owner-full-control` is refused.
     BucketOwnerEnforced,
+    /// ACLs work; the bucket owner owns objects uploaded with `bucket-owner-full-control`.
     BucketOwnerPreferred,
+    /// ACLs work; the uploader owns the object (S3's behaviour before 2023).
     ObjectWriter,
 }
 

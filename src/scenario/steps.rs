@@ -382,6 +382,7 @@ pub struct S3Edit {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BucketPolicyEdit {
     pub bucket: String,
+    /// The policy document (`Statement` with `Principal`, `Action`, `Resource`, `Condition`).
     pub policy: serde_json::Value,
 }
 
@@ -390,12 +391,16 @@ pub struct BucketPolicyEdit {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublicAccessBlockEdit {
     pub bucket: String,
+    /// Refuse public ACLs (AccessDenied).
     #[serde(default)]
     pub block_public_acls: bool,
+    /// Public ACLs grant nothing.
     #[serde(default)]
     pub ignore_public_acls: bool,
+    /// Refuse public bucket policies (AccessDenied).
     #[serde(default)]
     pub block_public_policy: bool,
+    /// A public policy grants anonymous readers nothing.
     #[serde(default)]
     pub restrict_public_buckets: bool,
 }
