@@ -145,7 +145,7 @@ fn seed_guide(aws: &std::path::Path, endpoint: &str, dir: &std::path::Path) {
 #[ignore = "needs the aws CLI and boto3: bash .ci/install-tools, then cargo test -- --include-ignored"]
 fn aws_cli_runs_the_setup_guide() {
     let aws = real_client("aws");
-    let served = Served::start(&[]);
+    let served = Served::start(&["--s3-bucket-defaults", "legacy"]);
     let dir = tempfile::tempdir().unwrap();
     seed_guide(&aws, &served.endpoint, dir.path());
     let token = std::fs::read_to_string(dir.path().join("token")).unwrap();
@@ -264,7 +264,7 @@ fn aws_cli_runs_the_setup_guide() {
 fn boto3_web_identity_credentials() {
     let python = real_client("python");
     let aws = real_client("aws");
-    let served = Served::start(&[]);
+    let served = Served::start(&["--s3-bucket-defaults", "legacy"]);
     let dir = tempfile::tempdir().unwrap();
     seed_guide(&aws, &served.endpoint, dir.path());
     let script = r#"

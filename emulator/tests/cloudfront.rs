@@ -262,13 +262,6 @@ async fn get_distribution_echoes_the_config_with_an_etag() {
     let lab = Lab::new();
     let oac = lab.create_oac().await;
     let (id, _, _) = lab.create_distribution(&oac).await;
-    lab.call(
-        Method::GET,
-        &format!("/2020-05-31/distribution/{id}"),
-        &[],
-        "",
-    )
-    .await;
     let answer = lab
         .call(
             Method::GET,

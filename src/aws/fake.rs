@@ -218,9 +218,17 @@ impl FakeAws {
             );
             let answer = self
                 .client
-                .cloudfront(&admin, self.now(), http::Method::POST, "/2020-05-31/origin-access-control", body)
+                .cloudfront(
+                    &admin,
+                    self.now(),
+                    http::Method::POST,
+                    "/2020-05-31/origin-access-control",
+                    body,
+                )
                 .await?
-                .map_err(|f| anyhow::anyhow!("create-origin-access-control: {}: {}", f.code, f.message))?;
+                .map_err(|f| {
+                    anyhow::anyhow!("create-origin-access-control: {}: {}", f.code, f.message)
+                })?;
             oac_id = super::xml_field(&answer, "Id").context("no OAC id in the answer")?;
         }
         let default_ttl = cdn.ttl.map(|t| t.0).unwrap_or(DEFAULT_CDN_TTL);
@@ -236,7 +244,13 @@ impl FakeAws {
         );
         let answer = self
             .client
-            .cloudfront(&admin, self.now(), http::Method::POST, "/2020-05-31/distribution", body)
+            .cloudfront(
+                &admin,
+                self.now(),
+                http::Method::POST,
+                "/2020-05-31/distribution",
+                body,
+            )
             .await?
             .map_err(|f| anyhow::anyhow!("create-distribution: {}: {}", f.code, f.message))?;
         let drawn = super::xml_field(&answer, "Id").context("no distribution id in the answer")?;
@@ -334,7 +348,13 @@ impl FakeAws {
             "<OwnershipControls xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule><ObjectOwnership>{name}</ObjectOwnership></Rule></OwnershipControls>"
         );
         self.client
-            .s3_call(&self.admin(), self.now(), http::Method::PUT, &format!("/{bucket}?ownershipControls"), body.into_bytes())
+            .s3_call(
+                &self.admin(),
+                self.now(),
+                http::Method::PUT,
+                &format!("/{bucket}?ownershipControls"),
+                body.into_bytes(),
+            )
             .await
     }
 
@@ -346,10 +366,19 @@ impl FakeAws {
     ) -> anyhow::Result<AwsResult> {
         let body = format!(
             "<PublicAccessBlockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><BlockPublicAcls>{}</BlockPublicAcls><IgnorePublicAcls>{}</IgnorePublicAcls><BlockPublicPolicy>{}</BlockPublicPolicy><RestrictPublicBuckets>{}</RestrictPublicBuckets></PublicAccessBlockConfiguration>",
-            block.block_public_acls, block.ignore_public_acls, block.block_public_policy, block.restrict_public_buckets
+            block.block_public_acls,
+            block.ignore_public_acls,
+            block.block_public_policy,
+            block.restrict_public_buckets
         );
         self.client
-            .s3_call(&self.admin(), self.now(), http::Method::PUT, &format!("/{bucket}?publicAccessBlock"), body.into_bytes())
+            .s3_call(
+                &self.admin(),
+                self.now(),
+                http::Method::PUT,
+                &format!("/{bucket}?publicAccessBlock"),
+                body.into_bytes(),
+            )
             .await
     }
 
@@ -364,7 +393,13 @@ impl FakeAws {
             other => other.to_string(),
         };
         self.client
-            .s3_call(&self.admin(), self.now(), http::Method::PUT, &format!("/{bucket}?policy"), text.into_bytes())
+            .s3_call(
+                &self.admin(),
+                self.now(),
+                http::Method::PUT,
+                &format!("/{bucket}?policy"),
+                text.into_bytes(),
+            )
             .await
     }
 

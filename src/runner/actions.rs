@@ -619,7 +619,8 @@ async fn s3_edit<B: Backend>(
             )
             .await?
     } else if let Some(change) = &edit.put_bucket_policy {
-        aws.put_bucket_policy(&change.bucket, &change.policy).await?
+        aws.put_bucket_policy(&change.bucket, &change.policy)
+            .await?
     } else if let Some(bucket) = &edit.delete_bucket_policy {
         aws.client
             .s3_call(

@@ -12,8 +12,8 @@
 //! work; without an OAC it reads anonymously, like a public origin.
 //!
 //! Documented simplifications: deployments and invalidations complete at once (a created
-//! distribution reports `InProgress` once, then `Deployed`; an invalidation `InProgress`,
-//! then `Completed`); only the default cache behaviour routes requests; query strings are
+//! distribution reports `InProgress` in the answer to the call that made it, `Deployed`
+//! to every GetDistribution; an invalidation `InProgress`, then `Completed`); only the default cache behaviour routes requests; query strings are
 //! not part of the cache key (CachingOptimized and `QueryString: false` leave them out).
 
 mod api;

@@ -48,9 +48,9 @@ pub(super) struct Distribution {
     pub domain: String,
     pub etag: String,
     pub settings: DistributionSettings,
+    /// The call that creates or updates a distribution reports `InProgress`; it is
+    /// `Deployed` from then on (deployment takes minutes on AWS, none here).
     pub last_modified: OffsetDateTime,
-    /// Reported `InProgress` by the call that created or updated it, `Deployed` after.
-    pub deployed: bool,
     pub invalidations: Vec<Invalidation>,
     pub cache: HashMap<String, Cached>,
 }
@@ -186,7 +186,6 @@ impl CloudFront {
             etag: random_id('E'),
             settings,
             last_modified: self.inner.clock.now(),
-            deployed: false,
             invalidations: Vec::new(),
             cache: HashMap::new(),
         };
@@ -198,20 +197,14 @@ impl CloudFront {
 
     /// `GetDistribution`: `(etag, body)`.
     pub fn get_distribution(&self, id: &str) -> Result<(String, String), CloudFrontError> {
-        let mut state = self.state();
+        let state = self.state();
         let distribution = state
             .distributions
-            .get_mut(id)
+            .get(id)
             .ok_or(CloudFrontError::NoSuchDistribution)?;
-        let status = if distribution.deployed {
-            "Deployed"
-        } else {
-            distribution.deployed = true;
-            "InProgress"
-        };
         Ok((
             distribution.etag.clone(),
-            self.distribution_xml(distribution, status),
+            self.distribution_xml(distribution, "Deployed"),
         ))
     }
 
@@ -263,7 +256,6 @@ impl CloudFront {
         distribution.settings = settings;
         distribution.etag = random_id('E');
         distribution.last_modified = now;
-        distribution.deployed = false;
         let body = self.distribution_xml(distribution, "InProgress");
         Ok((distribution.etag.clone(), body))
     }
