@@ -68,17 +68,17 @@ impl PublicAccessBlock {
         restrict_public_buckets: true,
     };
 
-    /// Reads a `PublicAccessBlockConfiguration` body.
-    pub fn from_xml(body: &[u8]) -> Result<Self, ()> {
-        let root = Element::parse(body).map_err(|_| ())?;
+    /// Reads a `PublicAccessBlockConfiguration` body (`None`: not one; S3's MalformedXML).
+    pub fn from_xml(body: &[u8]) -> Option<Self> {
+        let root = Element::parse(body).ok()?;
         if root.name != "PublicAccessBlockConfiguration" {
-            return Err(());
+            return None;
         }
         let flag = |name: &str| match root.child(name) {
-            None => Ok(false),
-            Some(_) => root.bool_of(name).ok_or(()),
+            None => Some(false),
+            Some(_) => root.bool_of(name),
         };
-        Ok(Self {
+        Some(Self {
             block_public_acls: flag("BlockPublicAcls")?,
             ignore_public_acls: flag("IgnorePublicAcls")?,
             block_public_policy: flag("BlockPublicPolicy")?,
@@ -97,17 +97,16 @@ impl PublicAccessBlock {
     }
 }
 
-/// Reads an `OwnershipControls` body (one rule).
-pub fn ownership_from_xml(body: &[u8]) -> Result<ObjectOwnership, ()> {
-    let root = Element::parse(body).map_err(|_| ())?;
+/// Reads an `OwnershipControls` body (one rule; `None`: not one, S3's MalformedXML).
+pub fn ownership_from_xml(body: &[u8]) -> Option<ObjectOwnership> {
+    let root = Element::parse(body).ok()?;
     if root.name != "OwnershipControls" {
-        return Err(());
+        return None;
     }
     root.child("Rule")
-        .and_then(|rule| rule.text_of("ObjectOwnership"))
-        .ok_or(())?
+        .and_then(|rule| rule.text_of("ObjectOwnership"))?
         .parse()
-        .map_err(|_| ())
+        .ok()
 }
 
 pub fn ownership_to_xml(ownership: ObjectOwnership) -> String {
@@ -176,14 +175,14 @@ mod tests {
         );
         assert_eq!(
             PublicAccessBlock::from_xml(read.to_xml().as_bytes()),
-            Ok(read)
+            Some(read)
         );
-        assert!(PublicAccessBlock::from_xml(b"<Other/>").is_err());
+        assert!(PublicAccessBlock::from_xml(b"<Other/>").is_none());
         assert!(
             PublicAccessBlock::from_xml(
                 b"<PublicAccessBlockConfiguration><BlockPublicAcls>yes</BlockPublicAcls></PublicAccessBlockConfiguration>"
             )
-            .is_err()
+            .is_none()
         );
     }
 
@@ -192,9 +191,9 @@ mod tests {
         let xml = ownership_to_xml(ObjectOwnership::BucketOwnerEnforced);
         assert_eq!(
             ownership_from_xml(xml.as_bytes()),
-            Ok(ObjectOwnership::BucketOwnerEnforced)
+            Some(ObjectOwnership::BucketOwnerEnforced)
         );
-        assert!(ownership_from_xml(b"<OwnershipControls><Rule><ObjectOwnership>Nobody</ObjectOwnership></Rule></OwnershipControls>").is_err());
+        assert!(ownership_from_xml(b"<OwnershipControls><Rule><ObjectOwnership>Nobody</ObjectOwnership></Rule></OwnershipControls>").is_none());
     }
 
     #[test]

@@ -192,7 +192,7 @@ fn bucket_op(
             Ok(empty(StatusCode::NO_CONTENT))
         }
         Method::PUT if has("ownershipControls") => {
-            let ownership = ownership_from_xml(body).map_err(|()| S3Error::MalformedXml)?;
+            let ownership = ownership_from_xml(body).ok_or(S3Error::MalformedXml)?;
             store.set_ownership(bucket, Some(ownership))?;
             Ok(empty(StatusCode::OK))
         }
@@ -204,7 +204,7 @@ fn bucket_op(
             Ok(empty(StatusCode::NO_CONTENT))
         }
         Method::PUT if has("publicAccessBlock") => {
-            let block = PublicAccessBlock::from_xml(body).map_err(|()| S3Error::MalformedXml)?;
+            let block = PublicAccessBlock::from_xml(body).ok_or(S3Error::MalformedXml)?;
             store.set_public_access_block(bucket, Some(block))?;
             Ok(empty(StatusCode::OK))
         }
