@@ -632,7 +632,7 @@ async fn s3_edit<B: Backend>(
             )
             .await?
     } else if let Some(change) = &edit.put_public_access_block {
-        aws.put_public_access_block(&change.bucket, change.flags())
+        aws.put_public_access_block(&change.bucket, change.configuration)
             .await?
     } else if let Some(bucket) = &edit.delete_public_access_block {
         aws.client

@@ -386,34 +386,14 @@ pub struct BucketPolicyEdit {
     pub policy: serde_json::Value,
 }
 
-/// A bucket's new Block Public Access flags (unset ones are false).
+/// A bucket's new Block Public Access flags, as
+/// `--public-access-block-configuration BlockPublicAcls=true,...` gives them.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublicAccessBlockEdit {
     pub bucket: String,
-    /// Refuse public ACLs (AccessDenied).
-    #[serde(default)]
-    pub block_public_acls: bool,
-    /// Public ACLs grant nothing.
-    #[serde(default)]
-    pub ignore_public_acls: bool,
-    /// Refuse public bucket policies (AccessDenied).
-    #[serde(default)]
-    pub block_public_policy: bool,
-    /// A public policy grants anonymous readers nothing.
-    #[serde(default)]
-    pub restrict_public_buckets: bool,
-}
-
-impl PublicAccessBlockEdit {
-    pub fn flags(&self) -> super::model::PublicAccessBlockSpec {
-        super::model::PublicAccessBlockSpec {
-            block_public_acls: self.block_public_acls,
-            ignore_public_acls: self.ignore_public_acls,
-            block_public_policy: self.block_public_policy,
-            restrict_public_buckets: self.restrict_public_buckets,
-        }
-    }
+    /// Unset flags are false.
+    pub configuration: super::model::PublicAccessBlockSpec,
 }
 
 /// A bucket's new Object Ownership.
