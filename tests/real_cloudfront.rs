@@ -184,6 +184,8 @@ fn aws_cli_runs_the_openunison_cloudfront_guide() {
         irsa_lab(dir, &["keys", "generate"]);
     }
     write_issuer_docs(&s3dir, &issuer, &key1);
+    // A stray file, removed before the next sync: `--delete` must remove it from the bucket.
+    std::fs::write(s3dir.join("keys-draft.json"), "{}").unwrap();
     cli_in(
         &s3dir,
         &[
@@ -255,7 +257,8 @@ fn aws_cli_runs_the_openunison_cloudfront_guide() {
 
     // Rotation: the new key's documents synced; CloudFront still serves the cached certs.
     write_issuer_docs(&s3dir, &issuer, &key2);
-    cli_in(
+    std::fs::remove_file(s3dir.join("keys-draft.json")).unwrap();
+    let synced = cli_in(
         &s3dir,
         &[
             "s3",
@@ -263,8 +266,16 @@ fn aws_cli_runs_the_openunison_cloudfront_guide() {
             ".",
             &format!("s3://{BUCKET}/"),
             "--exact-timestamps",
+            "--delete",
         ],
     );
+    assert!(
+        synced.contains("upload: ./certs")
+            && synced.contains("delete: s3://openunison-sts-docs/keys-draft.json"),
+        "{synced}"
+    );
+    let listing = cli(&["s3", "ls", &format!("s3://{BUCKET}/"), "--recursive"]);
+    assert!(!listing.contains("keys-draft.json"), "{listing}");
     let rotated = token(&key2, &issuer);
     std::thread::sleep(REFETCH + Duration::from_millis(200));
     let stale = assume(&rotated);
