@@ -1,5 +1,7 @@
 //! The real `aws` CLI (from PyPI), boto3 and the AWS SDK for Rust against `irsa-lab serve`,
-//! unchanged except for the endpoint: the self-hosted setup guide's workflow.
+//! unchanged except for the endpoint: the self-hosted setup guide's workflow. Its
+//! `aws s3 cp --acl public-read` needs buckets as S3 made them before April 2023, so the
+//! emulator runs with `--s3-bucket-defaults legacy` (`real_cloudfront.rs` has today's).
 
 mod support;
 

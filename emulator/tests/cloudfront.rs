@@ -228,6 +228,24 @@ async fn create_origin_access_control_answers_201_with_id_etag_and_location() {
 }
 
 #[tokio::test]
+async fn get_origin_access_control_returns_its_config_and_etag() {
+    let lab = Lab::new();
+    let id = lab.create_oac().await;
+    let answer = lab
+        .call(
+            Method::GET,
+            &format!("/2020-05-31/origin-access-control/{id}"),
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.field("Id"), Some(id));
+    assert_eq!(answer.field("SigningBehavior").as_deref(), Some("always"));
+    assert!(answer.headers.contains_key("etag"));
+}
+
+#[tokio::test]
 async fn a_second_origin_access_control_with_the_same_name_already_exists() {
     let lab = Lab::new();
     lab.create_oac().await;
