@@ -79,6 +79,8 @@ pub enum S3Error {
     ExpiredToken,
     #[error("The bucket does not allow ACLs")]
     AccessControlListNotSupported,
+    #[error("Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")]
+    InvalidBucketAclWithObjectOwnership,
     #[error("{0}")]
     MalformedPolicy(String),
     #[error("The bucket policy does not exist")]
@@ -119,6 +121,7 @@ impl S3Error {
             S3Error::InvalidToken => "InvalidToken",
             S3Error::ExpiredToken => "ExpiredToken",
             S3Error::AccessControlListNotSupported => "AccessControlListNotSupported",
+            S3Error::InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
             S3Error::MalformedPolicy(_) => "MalformedPolicy",
             S3Error::NoSuchBucketPolicy(_) => "NoSuchBucketPolicy",
             S3Error::OwnershipControlsNotFound(_) => "OwnershipControlsNotFoundError",

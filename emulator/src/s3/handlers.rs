@@ -162,14 +162,16 @@ fn bucket_op(
                 ),
                 None => None,
             };
+            // A bucket ACL other than the owner's own cannot go with ACLs disabled.
             let acl = canned_acl(headers)?;
+            let enforced = ownership.or(store.defaults().ownership())
+                == Some(ObjectOwnership::BucketOwnerEnforced);
+            if enforced && acl.is_some_and(|a| a != "private" && a != "bucket-owner-full-control") {
+                return Err(S3Error::InvalidBucketAclWithObjectOwnership);
+            }
             store.create_bucket(bucket, constraint.as_deref())?;
             if let Some(ownership) = ownership {
                 store.set_ownership(bucket, Some(ownership))?;
-            }
-            if let Err(e) = store.check_acl(bucket, acl) {
-                store.delete_bucket(bucket)?;
-                return Err(e);
             }
             Ok(([(header::LOCATION, format!("/{bucket}"))], "").into_response())
         }
@@ -1120,5 +1122,31 @@ mod tests {
             .unwrap();
         let (_, _, body) = call(&s3, "GET", H, "/b-1/k?acl", true, &[], b"").await;
         assert!(!body.contains("AllUsers"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn create_bucket_with_a_public_acl_and_acls_disabled_is_invalid_bucket_acl() {
+        let s3 = S3Store::with_defaults(clock::system(), BucketDefaults::Current);
+        let (status, body) = put(&s3, "/b-1", &[("x-amz-acl", "public-read")], b"").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            body.contains("<Code>InvalidBucketAclWithObjectOwnership</Code>"),
+            "{body}"
+        );
+        assert!(s3.bucket_region("b-1").is_err(), "no bucket made");
+    }
+
+    #[tokio::test]
+    async fn create_bucket_with_object_writer_ownership_accepts_acls() {
+        let s3 = S3Store::with_defaults(clock::system(), BucketDefaults::Current);
+        let (status, _) = put(
+            &s3,
+            "/b-1",
+            &[("x-amz-object-ownership", "ObjectWriter")],
+            b"",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(s3.ownership("b-1"), Ok(ObjectOwnership::ObjectWriter));
     }
 }
