@@ -1,5 +1,7 @@
 //! The real `aws` CLI (from PyPI), boto3 and the AWS SDK for Rust against `irsa-lab serve`,
-//! unchanged except for the endpoint: the self-hosted setup guide's workflow.
+//! unchanged except for the endpoint: the self-hosted setup guide's workflow. Its
+//! `aws s3 cp --acl public-read` needs buckets as S3 made them before April 2023, so the
+//! emulator runs with `--s3-bucket-defaults legacy` (`real_cloudfront.rs` has today's).
 
 mod support;
 
@@ -145,7 +147,7 @@ fn seed_guide(aws: &std::path::Path, endpoint: &str, dir: &std::path::Path) {
 #[ignore = "needs the aws CLI and boto3: bash .ci/install-tools, then cargo test -- --include-ignored"]
 fn aws_cli_runs_the_setup_guide() {
     let aws = real_client("aws");
-    let served = Served::start(&[]);
+    let served = Served::start(&["--s3-bucket-defaults", "legacy"]);
     let dir = tempfile::tempdir().unwrap();
     seed_guide(&aws, &served.endpoint, dir.path());
     let token = std::fs::read_to_string(dir.path().join("token")).unwrap();
@@ -264,7 +266,7 @@ fn aws_cli_runs_the_setup_guide() {
 fn boto3_web_identity_credentials() {
     let python = real_client("python");
     let aws = real_client("aws");
-    let served = Served::start(&[]);
+    let served = Served::start(&["--s3-bucket-defaults", "legacy"]);
     let dir = tempfile::tempdir().unwrap();
     seed_guide(&aws, &served.endpoint, dir.path());
     let script = r#"

@@ -22,8 +22,10 @@ const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/sdk-reader";
 const CHILD: &str = "IRSA_LAB_SDK_CHILD";
 
 fn emulator_with_issuer(key: &PrivateKey) -> Emulator {
+    // Public-read objects, as the upstream guide publishes them (pre-2023 bucket defaults).
     let emulator = Emulator::new(EmulatorConfig {
         clock: clock::system(),
+        s3_bucket_defaults: irsa_emulator::s3::BucketDefaults::Legacy,
         ..EmulatorConfig::default()
     });
     let s3 = emulator.s3();

@@ -41,6 +41,7 @@ oidcProviders:
 roles:
   - name: s3-reader
     trust: {{sub: "system:serviceaccount:default:app", aud: sts.amazonaws.com}}
+bucketDefaults: legacy
 buckets:
   - name: oidc-test
     objects:
@@ -124,5 +125,50 @@ fn state_file_errors_name_the_file_and_the_entry() {
             .unwrap_err()
             .to_string()
             .contains("/nonexistent/state.yaml")
+    );
+}
+
+#[test]
+fn public_read_object_in_a_bucket_with_current_defaults_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.yaml");
+    std::fs::write(
+        &path,
+        "buckets:\n  - name: b-1\n    objects:\n      - {key: k, content: x, acl: public-read}\n",
+    )
+    .unwrap();
+    let state = StateFile::load(&path).unwrap();
+    let emulator = Emulator::new(EmulatorConfig::default());
+    let err = state.apply(&emulator).unwrap_err().to_string();
+    assert!(
+        err.contains("buckets[b-1].objects[k]")
+            && err.contains("AccessControlListNotSupported")
+            && err.contains("bucketDefaults: legacy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn state_file_bucket_policy_grants_anonymous_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.yaml");
+    std::fs::write(
+        &path,
+        r#"buckets:
+  - name: b-1
+    publicAccessBlock: {blockPublicAcls: true, ignorePublicAcls: true}
+    policy: {Version: "2012-10-17", Statement: [{Effect: Allow, Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::b-1/*"}]}
+    objects:
+      - {key: k, content: x}
+"#,
+    )
+    .unwrap();
+    let state = StateFile::load(&path).unwrap();
+    let emulator = Emulator::new(EmulatorConfig::default());
+    state.apply(&emulator).unwrap();
+    use irsa_emulator::oidc::AnonymousObjects;
+    assert_eq!(
+        emulator.s3().get_anonymous("b-1", "k").unwrap(),
+        bytes::Bytes::from_static(b"x")
     );
 }

@@ -41,8 +41,10 @@ impl Lab {
     fn new() -> Self {
         // A committed key, so the seed corpus holds tokens this lab accepts.
         let key = PrivateKey::from_pem(include_str!("lab-signer.key")).expect("lab key");
+        // Public-read objects: buckets with the pre-2023 defaults.
         let emulator = Emulator::new(EmulatorConfig {
             clock: Arc::new(ManualClock::at_unix(NOW)),
+            s3_bucket_defaults: irsa_emulator::s3::BucketDefaults::Legacy,
             ..EmulatorConfig::default()
         });
         let s3 = emulator.s3();

@@ -248,3 +248,49 @@ impl AwsClient {
         .await
     }
 }
+
+impl AwsClient {
+    /// A signed CloudFront REST-XML call (`aws cloudfront ...`), with the headers the CLI
+    /// adds (If-Match for updates and deletes).
+    pub async fn cloudfront(
+        &self,
+        creds: &Credentials,
+        now: OffsetDateTime,
+        method: Method,
+        path: &str,
+        body: String,
+    ) -> anyhow::Result<AwsResult> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/xml"),
+        );
+        self.send(
+            method,
+            path,
+            headers,
+            body.into_bytes(),
+            Some((creds, "cloudfront", now)),
+        )
+        .await
+    }
+
+    /// A signed S3 call other than an upload (bucket settings: `?policy`,
+    /// `?publicAccessBlock`, `?ownershipControls`).
+    pub async fn s3_call(
+        &self,
+        creds: &Credentials,
+        now: OffsetDateTime,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<AwsResult> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-content-sha256",
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        self.send(method, path, headers, body, Some((creds, "s3", now)))
+            .await
+    }
+}

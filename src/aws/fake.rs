@@ -1,6 +1,8 @@
 //! The fake AWS for one scenario: the emulator on a loopback port, on the scenario's
-//! virtual clock, with issuer mappings for a CDN or the apiserver, and set up through its
-//! HTTP API exactly as the guides' `aws s3api` / `aws iam` commands do.
+//! virtual clock, with issuer mappings for the apiserver, and set up through its HTTP API
+//! exactly as the guides' `aws s3api` / `aws iam` / `aws cloudfront` commands do. A CDN in
+//! front of the bucket is the emulator's CloudFront (nothing is mapped: STS reaches
+//! `*.cloudfront.net` through the emulated edge).
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -17,12 +19,18 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::cdn::Cdn;
 use super::client::{AwsClient, AwsFailure, AwsResult, Credentials};
-use crate::scenario::model::{Aws, Hosting, RoleSpec, Scenario, TrustShorthand};
+use crate::scenario::model::{
+    Aws, BucketDefaultsSpec, CdnHosting, Hosting, ObjectOwnershipSpec, PublicAccessBlockSpec,
+    RoleSpec, Scenario, TrustShorthand,
+};
+use irsa_emulator::cloudfront::DistributionSummary;
+use irsa_emulator::s3::BucketDefaults;
 
 /// CloudFront's DefaultTTL.
 const DEFAULT_CDN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// CloudFront's MaxTTL default.
+const DEFAULT_MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// A server task on loopback, stopped on drop of the sender.
 #[derive(Debug)]
@@ -73,11 +81,11 @@ pub struct FakeAws {
     pub clock: Arc<ManualClock>,
     pub account_id: String,
     pub region: String,
-    pub cdn: Option<Cdn>,
+    /// The CloudFront distribution in front of the bucket (`hosting: {cdn: ...}`).
+    pub distribution: Option<DistributionSummary>,
     /// The CA of the apiserver's discovery endpoint, when the issuer is hosted there.
     issuer_ca: Option<String>,
     server: Served,
-    cdn_server: Option<Served>,
 }
 
 /// `https://host[:port]` of a URL.
@@ -127,9 +135,6 @@ impl FakeAws {
         let mut routes = IssuerRoutes::new();
         let mut issuer_ca = None;
         let shared: Arc<dyn Clock> = clock.clone();
-        // The emulator's routes need the CDN's address and the CDN needs the emulator's
-        // S3: bind the CDN's listener first, serve it once the emulator exists.
-        let mut cdn_parts = None;
         let origins: BTreeSet<String> = all_issuers(scenario)
             .iter()
             .filter_map(|i| origin(i))
@@ -138,6 +143,10 @@ impl FakeAws {
             account_id: scenario.aws.account_id.clone(),
             oidc,
             clock: shared.clone(),
+            s3_bucket_defaults: match scenario.aws.bucket_defaults {
+                BucketDefaultsSpec::Current => BucketDefaults::Current,
+                BucketDefaultsSpec::Legacy => BucketDefaults::Legacy,
+            },
             ..EmulatorConfig::default()
         };
         match &scenario.hosting {
@@ -150,18 +159,8 @@ impl FakeAws {
                 }
                 issuer_ca = Some(ca);
             }
-            Hosting::Cdn(cdn) => {
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-                let addr = listener.local_addr()?;
-                for prefix in &origins {
-                    routes.add_mapping(prefix, &format!("http://{addr}"), None)?;
-                }
-                cdn_parts = Some((
-                    listener,
-                    cdn.bucket.clone(),
-                    cdn.ttl.map(|t| t.0).unwrap_or(DEFAULT_CDN_TTL),
-                ));
-            }
+            // The emulator's CloudFront serves *.cloudfront.net itself.
+            Hosting::Cdn(_) => {}
         }
         emulator_config.routes = routes;
         let emulator = Emulator::new(emulator_config);
@@ -170,25 +169,104 @@ impl FakeAws {
         }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let server = Served::start(listener, emulator.router()).await?;
-        let (cdn, cdn_server) = match cdn_parts {
-            None => (None, None),
-            Some((listener, bucket, ttl)) => {
-                let cdn = Cdn::new(&bucket, ttl, emulator.s3().clone(), shared);
-                let served = Served::start(listener, cdn.router()).await?;
-                (Some(cdn), Some(served))
-            }
-        };
-        Ok(Self {
+        let mut aws = Self {
             client: AwsClient::new(format!("http://{}", server.addr)),
             emulator,
             clock,
             account_id: scenario.aws.account_id.clone(),
             region: scenario.aws.region.clone(),
-            cdn,
+            distribution: None,
             issuer_ca,
             server,
-            cdn_server,
-        })
+        };
+        if let Hosting::Cdn(cdn) = &scenario.hosting {
+            let domain = scenario
+                .cluster
+                .issuers
+                .first()
+                .and_then(|i| reqwest::Url::parse(i).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .context("hosting `cdn` needs an issuer on the distribution's domain")?;
+            let region = scenario
+                .aws
+                .buckets
+                .iter()
+                .find(|b| b.name == cdn.bucket)
+                .and_then(|b| b.region.clone())
+                .unwrap_or_else(|| scenario.aws.region.clone());
+            aws.distribution = Some(aws.create_distribution(cdn, &region, &domain).await?);
+        }
+        Ok(aws)
+    }
+
+    /// `aws cloudfront create-origin-access-control` (when asked) and
+    /// `create-distribution` as the OpenUnison guide runs them, then the scenario's
+    /// distribution id and domain (a customer's are kept; CloudFront draws both).
+    async fn create_distribution(
+        &self,
+        cdn: &CdnHosting,
+        region: &str,
+        domain: &str,
+    ) -> anyhow::Result<DistributionSummary> {
+        let admin = self.admin();
+        let mut oac_id = String::new();
+        if cdn.origin_access_control {
+            let body = format!(
+                "<OriginAccessControlConfig xmlns=\"{NS}\"><Name>oac-{bucket}</Name><Description>OAC for S3 origin</Description><SigningProtocol>sigv4</SigningProtocol><SigningBehavior>always</SigningBehavior><OriginAccessControlOriginType>s3</OriginAccessControlOriginType></OriginAccessControlConfig>",
+                NS = irsa_emulator::cloudfront::NAMESPACE,
+                bucket = cdn.bucket
+            );
+            let answer = self
+                .client
+                .cloudfront(
+                    &admin,
+                    self.now(),
+                    http::Method::POST,
+                    "/2020-05-31/origin-access-control",
+                    body,
+                )
+                .await?
+                .map_err(|f| {
+                    anyhow::anyhow!("create-origin-access-control: {}: {}", f.code, f.message)
+                })?;
+            oac_id = super::xml_field(&answer, "Id").context("no OAC id in the answer")?;
+        }
+        let default_ttl = cdn.ttl.map(|t| t.0).unwrap_or(DEFAULT_CDN_TTL);
+        let min_ttl = cdn.min_ttl.map(|t| t.0).unwrap_or_default();
+        let max_ttl = DEFAULT_MAX_TTL.max(default_ttl);
+        let body = format!(
+            "<DistributionConfig xmlns=\"{NS}\"><CallerReference>irsa-lab-{bucket}</CallerReference><Origins><Quantity>1</Quantity><Items><Origin><Id>S3-{bucket}</Id><DomainName>{bucket}.s3.{region}.amazonaws.com</DomainName><S3OriginConfig><OriginAccessIdentity></OriginAccessIdentity></S3OriginConfig><OriginAccessControlId>{oac_id}</OriginAccessControlId></Origin></Items></Origins><DefaultCacheBehavior><TargetOriginId>S3-{bucket}</TargetOriginId><TrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></TrustedSigners><ViewerProtocolPolicy>redirect-to-https</ViewerProtocolPolicy><ForwardedValues><QueryString>false</QueryString><Cookies><Forward>none</Forward></Cookies></ForwardedValues><MinTTL>{min}</MinTTL><DefaultTTL>{default}</DefaultTTL><MaxTTL>{max}</MaxTTL></DefaultCacheBehavior><Comment>irsa-lab scenario</Comment><Enabled>true</Enabled></DistributionConfig>",
+            NS = irsa_emulator::cloudfront::NAMESPACE,
+            bucket = cdn.bucket,
+            min = min_ttl.as_secs(),
+            default = default_ttl.as_secs(),
+            max = max_ttl.as_secs(),
+        );
+        let answer = self
+            .client
+            .cloudfront(
+                &admin,
+                self.now(),
+                http::Method::POST,
+                "/2020-05-31/distribution",
+                body,
+            )
+            .await?
+            .map_err(|f| anyhow::anyhow!("create-distribution: {}: {}", f.code, f.message))?;
+        let drawn = super::xml_field(&answer, "Id").context("no distribution id in the answer")?;
+        // Reproducible runs: without the customer's id, one derived from the domain.
+        let id = cdn.distribution_id.clone().unwrap_or_else(|| {
+            use sha1::Digest;
+            let digest = hex::encode_upper(sha1::Sha1::digest(domain.as_bytes()));
+            format!("E{}", &digest[..13])
+        });
+        let cloudfront = self.emulator.cloudfront();
+        cloudfront.assign_identity(&drawn, &id, domain)?;
+        cloudfront
+            .distributions()
+            .into_iter()
+            .find(|d| d.id == id)
+            .context("the distribution vanished")
     }
 }
 
@@ -226,6 +304,21 @@ impl FakeAws {
             if let Err(failure) = made {
                 return Ok(Err(failure));
             }
+            if let Some(ownership) = bucket.object_ownership
+                && let Err(failure) = self.put_ownership(&bucket.name, ownership).await?
+            {
+                return Ok(Err(failure));
+            }
+            if let Some(block) = bucket.public_access_block
+                && let Err(failure) = self.put_public_access_block(&bucket.name, block).await?
+            {
+                return Ok(Err(failure));
+            }
+            if let Some(policy) = &bucket.policy
+                && let Err(failure) = self.put_bucket_policy(&bucket.name, policy).await?
+            {
+                return Ok(Err(failure));
+            }
         }
         for provider in &aws.oidc_providers {
             if let Err(failure) = self.create_provider(provider).await? {
@@ -238,6 +331,76 @@ impl FakeAws {
             }
         }
         Ok(Ok(()))
+    }
+
+    /// `aws s3api put-bucket-ownership-controls`.
+    pub async fn put_ownership(
+        &self,
+        bucket: &str,
+        ownership: ObjectOwnershipSpec,
+    ) -> anyhow::Result<AwsResult> {
+        let name = match ownership {
+            ObjectOwnershipSpec::BucketOwnerEnforced => "BucketOwnerEnforced",
+            ObjectOwnershipSpec::BucketOwnerPreferred => "BucketOwnerPreferred",
+            ObjectOwnershipSpec::ObjectWriter => "ObjectWriter",
+        };
+        let body = format!(
+            "<OwnershipControls xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule><ObjectOwnership>{name}</ObjectOwnership></Rule></OwnershipControls>"
+        );
+        self.client
+            .s3_call(
+                &self.admin(),
+                self.now(),
+                http::Method::PUT,
+                &format!("/{bucket}?ownershipControls"),
+                body.into_bytes(),
+            )
+            .await
+    }
+
+    /// `aws s3api put-public-access-block`.
+    pub async fn put_public_access_block(
+        &self,
+        bucket: &str,
+        block: PublicAccessBlockSpec,
+    ) -> anyhow::Result<AwsResult> {
+        let body = format!(
+            "<PublicAccessBlockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><BlockPublicAcls>{}</BlockPublicAcls><IgnorePublicAcls>{}</IgnorePublicAcls><BlockPublicPolicy>{}</BlockPublicPolicy><RestrictPublicBuckets>{}</RestrictPublicBuckets></PublicAccessBlockConfiguration>",
+            block.block_public_acls,
+            block.ignore_public_acls,
+            block.block_public_policy,
+            block.restrict_public_buckets
+        );
+        self.client
+            .s3_call(
+                &self.admin(),
+                self.now(),
+                http::Method::PUT,
+                &format!("/{bucket}?publicAccessBlock"),
+                body.into_bytes(),
+            )
+            .await
+    }
+
+    /// `aws s3api put-bucket-policy`.
+    pub async fn put_bucket_policy(
+        &self,
+        bucket: &str,
+        policy: &serde_json::Value,
+    ) -> anyhow::Result<AwsResult> {
+        let text = match policy {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        self.client
+            .s3_call(
+                &self.admin(),
+                self.now(),
+                http::Method::PUT,
+                &format!("/{bucket}?policy"),
+                text.into_bytes(),
+            )
+            .await
     }
 
     pub async fn create_provider(
@@ -298,9 +461,6 @@ impl FakeAws {
 
     pub async fn stop(self) {
         self.server.stop().await;
-        if let Some(cdn) = self.cdn_server {
-            cdn.stop().await;
-        }
     }
 }
 

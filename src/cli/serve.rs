@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use irsa_emulator::s3::BucketDefaults;
 use irsa_emulator::server::listen::{self, ListenerLimits};
 use irsa_emulator::server::state::StateFile;
 use irsa_emulator::server::{Emulator, EmulatorConfig};
 
-/// Serve fake AWS STS, IAM and S3 on one local endpoint.
+/// Serve fake AWS STS, IAM, S3 and CloudFront on one local endpoint.
 ///
 /// Point any client at it with `AWS_ENDPOINT_URL` (the real `aws` CLI, boto3, the AWS SDKs):
 /// the command prints the `export` lines to paste. STS validates web-identity tokens exactly as
@@ -63,9 +64,19 @@ pub struct ServeArgs {
     /// Fail a request whose body stops arriving for this long.
     #[arg(long, default_value = "10s", value_parser = positive_duration)]
     body_idle_timeout: Duration,
+    /// What a new S3 bucket starts with: `current` (S3 since April 2023: ACLs disabled,
+    /// Block Public Access on, so `--acl public-read` fails) or `legacy` (ACLs work, no Block
+    /// Public Access: what the upstream guide was written for). A state file's
+    /// `bucketDefaults` overrides it.
+    #[arg(long, default_value = "current", value_parser = parse_bucket_defaults, env = "IRSA_LAB_S3_BUCKET_DEFAULTS")]
+    s3_bucket_defaults: BucketDefaults,
     /// Connections served at once; more wait until one closes.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
+}
+
+fn parse_bucket_defaults(text: &str) -> Result<BucketDefaults, String> {
+    text.parse()
 }
 
 /// A humantime duration above zero (a zero timeout would close every connection at once).
@@ -88,6 +99,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.oidc.jwks_ttl = args.jwks_cache_ttl;
     config.oidc.refetch_interval = args.jwks_refetch_interval;
     config.disabled_sts_regions = args.disable_sts_region.clone();
+    config.s3_bucket_defaults = args.s3_bucket_defaults;
     if args.strict_issuer_field {
         config.oidc.issuer_field_check = irsa_emulator::oidc::IssuerFieldCheck::Strict;
     }
@@ -127,7 +139,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let endpoint = format!("http://{local}");
     // The banner is for people and wrappers; a closed stdout must not stop the server.
     let banner = format!(
-        "irsa-lab emulator: STS, IAM and S3 on {endpoint} (account {account})\n\
+        "irsa-lab emulator: STS, IAM, S3 and CloudFront on {endpoint} (account {account})\n\
          Paste into the shell that runs your AWS clients:\n\
          \x20 export AWS_ENDPOINT_URL={endpoint}\n\
          \x20 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n\

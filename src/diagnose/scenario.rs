@@ -388,6 +388,9 @@ pub fn from_inputs(cx: &Context, report: &Report, name: &str) -> Result<String, 
             Some(r) if bucket != ORIGIN_BUCKET => json!([{"name": bucket, "region": r}]),
             _ => json!([{"name": bucket}]),
         };
+        // The replay publishes as the guides do (`--acl public-read`), which a bucket
+        // created with today's defaults refuses: replay the bucket as the guides made it.
+        aws["bucketDefaults"] = json!("legacy");
     }
     if cause == "iam-propagation" {
         aws["propagationDelay"] = json!("2m");

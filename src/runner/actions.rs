@@ -174,21 +174,7 @@ pub async fn play<B: Backend>(
         return s3_edit(world, edit).await;
     }
     if let Some(invalidate) = &step.cdn_invalidate {
-        let mut seen = Seen::default();
-        return Ok(match &world.aws.cdn {
-            Some(cdn) => {
-                seen.fact("invalidated", cdn.invalidate(&invalidate.paths));
-                Ok(seen)
-            }
-            None => Err((
-                failure(
-                    Origin::Aws,
-                    "NoSuchDistribution",
-                    "the scenario's hosting has no CDN",
-                ),
-                seen,
-            )),
-        });
+        return cdn_invalidate(world, &invalidate.paths).await;
     }
     if let Some(by) = &step.advance_clock {
         world.aws.clock.advance(by.0);
@@ -330,6 +316,8 @@ async fn publish_documents<B: Backend>(
         .and_then(|d| d["jwks_uri"].as_str().map(str::to_owned))
         .unwrap_or_default();
     let acl = publish.acl.clone().unwrap_or_else(|| "public-read".into());
+    // `none`: no `--acl` at all (a bucket with ACLs disabled refuses even `private`).
+    let header = (acl != "none").then_some(acl.as_str());
     let mut written = Vec::new();
     let documents = [
         (PublishOnly::Discovery, discovery_url, discovery),
@@ -351,7 +339,7 @@ async fn publish_documents<B: Backend>(
                 world.aws.now(),
                 &format!("/{bucket}/{key}"),
                 body.into_bytes(),
-                Some(&acl),
+                header,
             )
             .await?;
         if let Err(f) = result {
@@ -630,8 +618,92 @@ async fn s3_edit<B: Backend>(
                 Some("private"),
             )
             .await?
+    } else if let Some(change) = &edit.put_bucket_policy {
+        aws.put_bucket_policy(&change.bucket, &change.policy)
+            .await?
+    } else if let Some(bucket) = &edit.delete_bucket_policy {
+        aws.client
+            .s3_call(
+                &aws.admin(),
+                aws.now(),
+                http::Method::DELETE,
+                &format!("/{bucket}?policy"),
+                Vec::new(),
+            )
+            .await?
+    } else if let Some(change) = &edit.put_public_access_block {
+        aws.put_public_access_block(&change.bucket, change.configuration)
+            .await?
+    } else if let Some(bucket) = &edit.delete_public_access_block {
+        aws.client
+            .s3_call(
+                &aws.admin(),
+                aws.now(),
+                http::Method::DELETE,
+                &format!("/{bucket}?publicAccessBlock"),
+                Vec::new(),
+            )
+            .await?
+    } else if let Some(change) = &edit.put_ownership_controls {
+        aws.put_ownership(&change.bucket, change.object_ownership)
+            .await?
     } else {
         anyhow::bail!("an `s3` step without a change reached the runner")
     };
     Ok(aws_result(result, seen))
+}
+
+/// `aws cloudfront create-invalidation --distribution-id ID --paths ...`, through the
+/// emulator's CloudFront API.
+async fn cdn_invalidate<B: Backend>(
+    world: &mut World<'_, B>,
+    paths: &[String],
+) -> anyhow::Result<StepOutcome> {
+    let mut seen = Seen::default();
+    let aws = world.aws;
+    let Some(distribution) = &aws.distribution else {
+        return Ok(Err((
+            failure(
+                Origin::Aws,
+                "NoSuchDistribution",
+                "the scenario's hosting has no CloudFront distribution",
+            ),
+            seen,
+        )));
+    };
+    let items: String = paths
+        .iter()
+        .map(|p| format!("<Path>{}</Path>", irsa_emulator::query::xml_escape(p)))
+        .collect();
+    // The CLI's own CallerReference is `cli-<time>-<random>`: unique per call.
+    let body = format!(
+        "<InvalidationBatch xmlns=\"{ns}\"><Paths><Quantity>{n}</Quantity><Items>{items}</Items></Paths><CallerReference>irsa-lab-{id}</CallerReference></InvalidationBatch>",
+        ns = irsa_emulator::cloudfront::NAMESPACE,
+        n = paths.len(),
+        id = uuid::Uuid::new_v4()
+    );
+    let result = aws
+        .client
+        .cloudfront(
+            &aws.admin(),
+            aws.now(),
+            http::Method::POST,
+            &format!("/2020-05-31/distribution/{}/invalidation", distribution.id),
+            body,
+        )
+        .await?;
+    match result {
+        Ok(answer) => {
+            seen.fact(
+                "invalidation",
+                json!({
+                    "distribution": distribution.id,
+                    "paths": paths,
+                    "status": crate::aws::xml_field(&answer, "Status"),
+                }),
+            );
+            Ok(Ok(seen))
+        }
+        Err(f) => Ok(Err((f.into(), seen))),
+    }
 }

@@ -196,6 +196,12 @@ pub struct Aws {
     /// S3 buckets (`aws s3api create-bucket`).
     #[serde(default)]
     pub buckets: Vec<BucketSpec>,
+    /// What a new bucket starts with: `current` (default; S3 since April 2023: Object
+    /// Ownership `BucketOwnerEnforced`, so ACLs are disabled, and all four Block Public
+    /// Access flags on) or `legacy` (before: ACLs work, no Block Public Access), which the
+    /// upstream guide's `aws s3 cp --acl public-read` was written for.
+    #[serde(default)]
+    pub bucket_defaults: BucketDefaultsSpec,
     /// How STS retrieves and caches issuers' keys.
     #[serde(default)]
     pub sts: StsSettings,
@@ -213,6 +219,7 @@ impl Default for Aws {
             oidc_providers: Vec::new(),
             roles: Vec::new(),
             buckets: Vec::new(),
+            bucket_defaults: BucketDefaultsSpec::default(),
             sts: StsSettings::default(),
             propagation_delay: None,
         }
@@ -282,6 +289,17 @@ pub struct TrustShorthand {
     pub aud: Option<String>,
 }
 
+/// What S3 gives a new bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum BucketDefaultsSpec {
+    /// S3 since April 2023: `BucketOwnerEnforced` (ACLs disabled), Block Public Access on.
+    #[default]
+    Current,
+    /// S3 before: ACLs work (no ownership controls), no Block Public Access.
+    Legacy,
+}
+
 /// An S3 bucket.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -290,6 +308,46 @@ pub struct BucketSpec {
     /// Default: `aws.region`.
     #[serde(default)]
     pub region: Option<String>,
+    /// `aws s3api put-bucket-ownership-controls` after creating it. Default: what
+    /// `aws.bucketDefaults` gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_ownership: Option<ObjectOwnershipSpec>,
+    /// `aws s3api put-public-access-block` after creating it. Default: what
+    /// `aws.bucketDefaults` gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<PublicAccessBlockSpec>,
+    /// `aws s3api put-bucket-policy` after the settings above (YAML or JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<serde_json::Value>,
+}
+
+/// S3 Object Ownership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ObjectOwnershipSpec {
+    /// ACLs disabled: any ACL but `bucket-owner-full-control` is refused.
+    BucketOwnerEnforced,
+    /// ACLs work; the bucket owner owns objects uploaded with `bucket-owner-full-control`.
+    BucketOwnerPreferred,
+    /// ACLs work; the uploader owns the object (S3's behaviour before 2023).
+    ObjectWriter,
+}
+
+/// Block Public Access; unset flags are false, as S3 reads a partial configuration.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublicAccessBlockSpec {
+    /// Refuse public ACLs (AccessDenied).
+    #[serde(default)]
+    pub block_public_acls: bool,
+    /// Public ACLs grant nothing.
+    #[serde(default)]
+    pub ignore_public_acls: bool,
+    /// Refuse public bucket policies (AccessDenied).
+    #[serde(default)]
+    pub block_public_policy: bool,
+    /// A public policy grants anonymous readers nothing.
+    #[serde(default)]
+    pub restrict_public_buckets: bool,
 }
 
 /// STS's retrieval of issuer documents (AWS documents only the 5 s limit; the rest are
@@ -319,8 +377,12 @@ pub enum Hosting {
     /// prefix). `publish` writes the documents there.
     #[default]
     S3,
-    /// A CDN in front of the bucket: the issuer URL's host is the CDN; it serves the
-    /// bucket's objects and caches each for `ttl` until a `cdnInvalidate` step.
+    /// A CloudFront distribution in front of the bucket, played by the emulator's
+    /// CloudFront: the issuer URL's host (`dXXXXXXXXXXXXX.cloudfront.net`) is the
+    /// distribution's domain; it caches each object for its TTL until a `cdnInvalidate`
+    /// step, and reads the bucket anonymously or, with `originAccessControl`, as the
+    /// distribution's OAC (then only a bucket policy allowing `cloudfront.amazonaws.com`
+    /// with the distribution's `AWS:SourceArn` lets it read).
     Cdn(CdnHosting),
     /// The apiserver itself is the issuer host (its discovery endpoints), reached over
     /// HTTPS with its serving CA; needs `cluster.anonymousDiscovery` for STS to read.
@@ -342,7 +404,7 @@ impl<'de> Deserialize<'de> for Hosting {
         let value = serde_json::Value::deserialize(deserializer)?;
         let written: HostingAsWritten = serde_path_to_error::deserialize(value).map_err(|e| {
             serde::de::Error::custom(format!(
-                "invalid hosting: at `{}`: {} (write `s3`, `apiserver` or `{{cdn: {{bucket: ..., ttl: ...}}}}`)",
+                "invalid hosting: at `{}`: {} (write `s3`, `apiserver` or `{{cdn: {{bucket: ..., ttl: ..., originAccessControl: ...}}}}`)",
                 e.path(),
                 e.inner()
             ))
@@ -355,15 +417,29 @@ impl<'de> Deserialize<'de> for Hosting {
     }
 }
 
-/// A CDN distribution in front of a bucket.
+/// A CloudFront distribution in front of a bucket (`aws cloudfront create-distribution`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CdnHosting {
-    /// The bucket behind the distribution.
+    /// The bucket behind the distribution (its S3 origin).
     pub bucket: String,
-    /// How long the CDN serves a cached object. Default 24h (CloudFront's DefaultTTL).
+    /// `DefaultTTL`: how long an object without `Cache-Control` is cached. Default 24h
+    /// (CloudFront's default).
     #[serde(default)]
     pub ttl: Option<HumanDuration>,
+    /// `MinTTL`. Default 0 (the OpenUnison guide's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ttl: Option<HumanDuration>,
+    /// Read the bucket through an Origin Access Control
+    /// (`aws cloudfront create-origin-access-control`, signing `always`). Default false: a
+    /// public origin, read anonymously.
+    #[serde(default)]
+    pub origin_access_control: bool,
+    /// The distribution's id (what its ARN and a bucket policy's `AWS:SourceArn` name),
+    /// kept as the customer's. Default: `E` + 13 characters derived from the domain (CloudFront
+    /// draws one at random; a scenario must replay the same way every time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution_id: Option<String>,
 }
 
 /// The pod identity webhook and how the apiserver calls it.

@@ -127,7 +127,9 @@ pub struct Publish {
     /// The discovery document's `jwks_uri`. Default: see `source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
-    /// Canned ACL of both objects (`public-read` default, `private`).
+    /// Canned ACL of both objects (`public-read` default, `private`, ...), or `none` to
+    /// send no ACL at all (`aws s3 cp` / `aws s3 sync` without `--acl`: what a bucket with
+    /// ACLs disabled accepts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<String>,
     /// Publish only this document (`discovery` or `jwks`). Default both.
@@ -358,6 +360,48 @@ pub struct S3Edit {
     /// `aws s3api put-object-acl --acl private`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub make_private: Option<ObjectLocation>,
+    /// `aws s3api put-bucket-policy` (the policy as YAML or JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub put_bucket_policy: Option<BucketPolicyEdit>,
+    /// `aws s3api delete-bucket-policy --bucket NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_bucket_policy: Option<String>,
+    /// `aws s3api put-public-access-block`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub put_public_access_block: Option<PublicAccessBlockEdit>,
+    /// `aws s3api delete-public-access-block --bucket NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_public_access_block: Option<String>,
+    /// `aws s3api put-bucket-ownership-controls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub put_ownership_controls: Option<OwnershipControlsEdit>,
+}
+
+/// A bucket's new policy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BucketPolicyEdit {
+    pub bucket: String,
+    /// The policy document (`Statement` with `Principal`, `Action`, `Resource`, `Condition`).
+    pub policy: serde_json::Value,
+}
+
+/// A bucket's new Block Public Access flags, as
+/// `--public-access-block-configuration BlockPublicAcls=true,...` gives them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublicAccessBlockEdit {
+    pub bucket: String,
+    /// Unset flags are false.
+    pub configuration: super::model::PublicAccessBlockSpec,
+}
+
+/// A bucket's new Object Ownership.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OwnershipControlsEdit {
+    pub bucket: String,
+    pub object_ownership: super::model::ObjectOwnershipSpec,
 }
 
 impl S3Edit {
@@ -366,6 +410,11 @@ impl S3Edit {
             self.put_object.is_some(),
             self.delete_object.is_some(),
             self.make_private.is_some(),
+            self.put_bucket_policy.is_some(),
+            self.delete_bucket_policy.is_some(),
+            self.put_public_access_block.is_some(),
+            self.delete_public_access_block.is_some(),
+            self.put_ownership_controls.is_some(),
         ]
         .into_iter()
         .filter(|on| *on)

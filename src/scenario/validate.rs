@@ -181,6 +181,22 @@ pub fn check(scenario: &Scenario) -> Result<(), Problems> {
             ),
         );
     }
+    if let Hosting::Cdn(_) = &scenario.hosting {
+        for issuer in &scenario.cluster.issuers {
+            let host = reqwest::Url::parse(issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            if !host.ends_with(".cloudfront.net") {
+                bad(
+                    "cluster.issuers".into(),
+                    format!(
+                        "with hosting `cdn` the issuer's host is the distribution's domain (dXXXXXXXXXXXXX.cloudfront.net); {issuer:?} is not one"
+                    ),
+                );
+            }
+        }
+    }
 
     if scenario.steps.is_empty() {
         bad("steps".into(), "a scenario needs at least one step".into());

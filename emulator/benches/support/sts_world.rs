@@ -15,8 +15,10 @@ pub const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/bench";
 
 /// The emulator and a token it accepts for [`ROLE_ARN`].
 pub fn emulator() -> (Emulator, String) {
+    // Public-read objects, as the upstream guide publishes them (pre-2023 bucket defaults).
     let emulator = Emulator::new(EmulatorConfig {
         clock: clock::system(),
+        s3_bucket_defaults: irsa_emulator::s3::BucketDefaults::Legacy,
         ..EmulatorConfig::default()
     });
     let key = PrivateKey::generate(KeyAlgorithm::Rsa2048);

@@ -69,6 +69,28 @@ impl Operator {
         })
     }
 
+    /// Parses an operator of a resource policy (a bucket policy): the string operators,
+    /// plus `ArnEquals`/`ArnLike` (IAM documents both as wildcard matches, so they are
+    /// `StringLike` here), their negations, and `Bool` (compared case-insensitively).
+    pub fn parse_for_resource_policy(name: &str) -> Result<Self, String> {
+        let (prefix, rest) = match name.split_once(':') {
+            Some((set, rest)) => (format!("{set}:"), rest),
+            None => (String::new(), name),
+        };
+        let (base, if_exists) = match rest.strip_suffix("IfExists") {
+            Some(base) => (base, "IfExists"),
+            None => (rest, ""),
+        };
+        let mapped = match base {
+            "ArnEquals" | "ArnLike" => "StringLike",
+            "ArnNotEquals" | "ArnNotLike" => "StringNotLike",
+            "Bool" => "StringEqualsIgnoreCase",
+            other => other,
+        };
+        Self::parse(&format!("{prefix}{mapped}{if_exists}"))
+            .map_err(|_| format!("condition operator {name:?} is not supported"))
+    }
+
     fn one(&self, pattern: &str, value: &str) -> bool {
         match self.compare {
             Compare::Equals => pattern == value,
@@ -232,6 +254,31 @@ mod tests {
             &["a"],
             Some(&["a", "b"])
         ));
+    }
+
+    #[test]
+    fn arn_and_bool_operators_for_resource_policies() {
+        let arn = "arn:aws:cloudfront::111122223333:distribution/E1";
+        let like = Operator::parse_for_resource_policy("ArnLike").unwrap();
+        assert!(like.evaluate(
+            &s(&["arn:aws:cloudfront::*:distribution/E1"]),
+            Some(&s(&[arn]))
+        ));
+        let equals = Operator::parse_for_resource_policy("ArnEquals").unwrap();
+        assert!(!equals.evaluate(
+            &s(&["arn:aws:cloudfront::111122223333:distribution/E2"]),
+            Some(&s(&[arn]))
+        ));
+        let not_like = Operator::parse_for_resource_policy("ArnNotLike").unwrap();
+        assert!(not_like.evaluate(
+            &s(&["arn:aws:cloudfront::*:distribution/E2"]),
+            Some(&s(&[arn]))
+        ));
+        let boolean = Operator::parse_for_resource_policy("Bool").unwrap();
+        assert!(boolean.evaluate(&s(&["false"]), Some(&s(&["False"]))));
+        assert!(Operator::parse_for_resource_policy("NumericLessThan").is_err());
+        // Trust policies keep IAM's web-identity operators only.
+        assert!(Operator::parse("ArnLike").is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! subset the setup guides use (`aws iam create-open-id-connect-provider`, `create-role`, ...).
 
 mod arn;
-mod condition;
+pub(crate) mod condition;
 mod errors;
 mod query_api;
 mod store;

@@ -11,7 +11,7 @@ use reqwest::{Client, StatusCode, Url, header};
 
 use super::routes::{IssuerRoutes, Route};
 use super::served_by::ServedBy;
-use super::{AnonymousGetError, AnonymousObjects};
+use super::{AnonymousGetError, AnonymousObjects, Edges};
 
 /// Why one document could not be retrieved. Every variant says precisely what happened,
 /// for logs and diagnosis (STS itself answers with one generic message).
@@ -41,6 +41,17 @@ pub enum FetchError {
     },
     #[error("GET {url} returned HTTP {status}")]
     Status { url: String, status: u16 },
+    #[error(
+        "no CloudFront distribution has the domain {host} (irsa-lab resolves *.cloudfront.net to its own distributions only)"
+    )]
+    NoSuchDistribution { host: String },
+    #[error("GET {url} returned HTTP {status} from CloudFront ({x_cache}){}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Edge {
+        url: String,
+        status: u16,
+        x_cache: String,
+        detail: Option<String>,
+    },
     #[error("GET {url} did not complete within {after:?} (AWS gives up after 5 s)")]
     Timeout { url: String, after: Duration },
     #[error("GET {url}: body larger than the {limit}-byte limit")]
@@ -71,6 +82,7 @@ pub(crate) struct Fetched {
 pub(crate) struct Fetcher {
     pub routes: IssuerRoutes,
     pub s3: Arc<dyn AnonymousObjects>,
+    pub edges: Option<Arc<dyn Edges>>,
     pub timeout: Duration,
     pub max_body_bytes: usize,
     pub max_redirects: usize,
@@ -154,6 +166,32 @@ impl Fetcher {
                 }
                 Ok(Hop::Done(Fetched {
                     body,
+                    served_by: ServedBy::WellKnownCa,
+                }))
+            }
+            Route::Edge { host, path } => {
+                let answer = self
+                    .edges
+                    .as_ref()
+                    .and_then(|edges| edges.get(&host, &path))
+                    .ok_or_else(|| FetchError::NoSuchDistribution { host: host.clone() })?;
+                if answer.status != 200 {
+                    return Err(FetchError::Edge {
+                        url: url.to_string(),
+                        status: answer.status,
+                        x_cache: answer.x_cache,
+                        detail: answer.detail,
+                    });
+                }
+                if answer.body.len() > self.max_body_bytes {
+                    return Err(FetchError::TooLarge {
+                        url: url.to_string(),
+                        limit: self.max_body_bytes,
+                    });
+                }
+                Ok(Hop::Done(Fetched {
+                    body: answer.body,
+                    // *.cloudfront.net certificates chain to a CA AWS trusts.
                     served_by: ServedBy::WellKnownCa,
                 }))
             }

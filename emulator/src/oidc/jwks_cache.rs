@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::AnonymousObjects;
 use super::discovery::{Discovered, discover};
 use super::error::KeyRetrievalError;
 use super::fetch::Fetcher;
 use super::routes::IssuerRoutes;
 use super::served_by::ServedBy;
 use super::settings::OidcSettings;
+use super::{AnonymousObjects, Edges};
 use crate::clock::SharedClock;
 use crate::issuer::Jwk;
 
@@ -67,9 +67,21 @@ impl JwksCache {
         s3: Arc<dyn AnonymousObjects>,
         clock: SharedClock,
     ) -> Self {
+        Self::with_edges(settings, routes, s3, None, clock)
+    }
+
+    /// [`JwksCache::new`] with a CDN edge for `*.cloudfront.net` issuers.
+    pub fn with_edges(
+        settings: OidcSettings,
+        routes: IssuerRoutes,
+        s3: Arc<dyn AnonymousObjects>,
+        edges: Option<Arc<dyn Edges>>,
+        clock: SharedClock,
+    ) -> Self {
         let fetcher = Fetcher {
             routes,
             s3,
+            edges,
             timeout: settings.fetch_timeout,
             max_body_bytes: settings.max_body_bytes,
             max_redirects: settings.max_redirects,

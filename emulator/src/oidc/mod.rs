@@ -34,6 +34,28 @@ pub enum AnonymousGetError {
     NoSuchKey,
     #[error("the object is not public (access denied)")]
     AccessDenied,
+    /// Denied for a reason a bucket setting gives (ACLs disabled, Block Public Access,
+    /// a policy's Deny).
+    #[error("access denied: {0}")]
+    AccessDeniedBecause(String),
+}
+
+/// What a CDN edge answered for one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeAnswer {
+    pub status: u16,
+    pub body: Bytes,
+    /// CloudFront's `X-Cache` (`Hit from cloudfront`, `Miss from cloudfront`, ...).
+    pub x_cache: String,
+    /// Why the origin refused, when it did.
+    pub detail: Option<String>,
+}
+
+/// How STS reaches an issuer on a `*.cloudfront.net` domain: the emulator's own
+/// CloudFront (implemented by [`crate::cloudfront::CloudFront`]). `None`: no distribution
+/// has that domain.
+pub trait Edges: Send + Sync + std::fmt::Debug {
+    fn get(&self, host: &str, path: &str) -> Option<EdgeAnswer>;
 }
 
 /// Anonymous reads from the fake S3: how STS fetches an issuer hosted in a bucket.

@@ -58,6 +58,11 @@ struct Mapping {
 #[derive(Debug)]
 pub(crate) enum Route<'a> {
     S3(S3Object),
+    /// A `*.cloudfront.net` host: the emulator's CloudFront edge.
+    Edge {
+        host: String,
+        path: String,
+    },
     Mapped {
         url: Url,
         client: &'a Client,
@@ -210,6 +215,12 @@ impl IssuerRoutes {
         if let Some(object) = s3_object(url) {
             return Ok(Route::S3(object));
         }
+        if host.ends_with(".cloudfront.net") {
+            return Ok(Route::Edge {
+                host,
+                path: url.path().to_owned(),
+            });
+        }
         if is_aws_host(&host) {
             return Err(FetchError::AwsHost { host });
         }
@@ -281,7 +292,7 @@ mod tests {
     fn target(routes: &IssuerRoutes, url: &str) -> Option<String> {
         match routes.route(&Url::parse(url).unwrap()).unwrap() {
             Route::Mapped { url, .. } => Some(url.to_string()),
-            Route::S3(_) => None,
+            Route::S3(_) | Route::Edge { .. } => None,
         }
     }
 
@@ -339,7 +350,6 @@ mod tests {
     fn unmapped_hosts_are_unroutable_with_a_hint() {
         let routes = routes();
         for url in [
-            "https://d111111abcdef8.cloudfront.net/other/keys",
             "https://oidc.example.com.evil.test/k",
             "https://oidc.example.com:8443/k",
             "https://kubernetes.default.svc/openid/v1/jwks",
@@ -352,6 +362,21 @@ mod tests {
             let text = error.to_string();
             assert!(text.contains("no route for host"), "{text}");
             assert!(text.contains("never contacts the internet"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unmapped_cloudfront_hosts_go_to_the_emulated_edge() {
+        let routes = routes();
+        match routes
+            .route(&Url::parse("https://D111111abcdef8.cloudfront.net/other/keys").unwrap())
+            .unwrap()
+        {
+            Route::Edge { host, path } => {
+                assert_eq!(host, "d111111abcdef8.cloudfront.net");
+                assert_eq!(path, "/other/keys");
+            }
+            other => panic!("expected the edge, got {other:?}"),
         }
     }
 

@@ -77,6 +77,18 @@ pub enum S3Error {
     InvalidToken,
     #[error("The provided token has expired.")]
     ExpiredToken,
+    #[error("The bucket does not allow ACLs")]
+    AccessControlListNotSupported,
+    #[error("Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")]
+    InvalidBucketAclWithObjectOwnership,
+    #[error("{0}")]
+    MalformedPolicy(String),
+    #[error("The bucket policy does not exist")]
+    NoSuchBucketPolicy(String),
+    #[error("The bucket ownership controls were not found")]
+    OwnershipControlsNotFound(String),
+    #[error("The public access block configuration was not found")]
+    NoSuchPublicAccessBlock(String),
 }
 
 impl S3Error {
@@ -108,12 +120,22 @@ impl S3Error {
             S3Error::InvalidAccessKeyId(_) => "InvalidAccessKeyId",
             S3Error::InvalidToken => "InvalidToken",
             S3Error::ExpiredToken => "ExpiredToken",
+            S3Error::AccessControlListNotSupported => "AccessControlListNotSupported",
+            S3Error::InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
+            S3Error::MalformedPolicy(_) => "MalformedPolicy",
+            S3Error::NoSuchBucketPolicy(_) => "NoSuchBucketPolicy",
+            S3Error::OwnershipControlsNotFound(_) => "OwnershipControlsNotFoundError",
+            S3Error::NoSuchPublicAccessBlock(_) => "NoSuchPublicAccessBlockConfiguration",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
-            S3Error::NoSuchBucket(_) | S3Error::NoSuchKey(_) => StatusCode::NOT_FOUND,
+            S3Error::NoSuchBucket(_)
+            | S3Error::NoSuchKey(_)
+            | S3Error::NoSuchBucketPolicy(_)
+            | S3Error::OwnershipControlsNotFound(_)
+            | S3Error::NoSuchPublicAccessBlock(_) => StatusCode::NOT_FOUND,
             S3Error::AccessDenied
             | S3Error::SignatureDoesNotMatch
             | S3Error::RequestTimeTooSkewed { .. }
@@ -136,7 +158,10 @@ impl S3Error {
             S3Error::NoSuchBucket(b)
             | S3Error::InvalidBucketName(b)
             | S3Error::BucketAlreadyOwnedByYou(b)
-            | S3Error::BucketNotEmpty(b) => {
+            | S3Error::BucketNotEmpty(b)
+            | S3Error::NoSuchBucketPolicy(b)
+            | S3Error::OwnershipControlsNotFound(b)
+            | S3Error::NoSuchPublicAccessBlock(b) => {
                 format!("<BucketName>{}</BucketName>", xml_escape(b))
             }
             S3Error::NoSuchKey(k) => format!("<Key>{}</Key>", xml_escape(k)),

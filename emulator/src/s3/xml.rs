@@ -57,14 +57,36 @@ pub struct ListPage<'a> {
     pub next: Option<String>,
     pub continuation_token: Option<&'a str>,
     pub start_after: Option<&'a str>,
+    /// `encoding-type=url` (what `aws s3 sync` and `ls` ask for): keys and prefixes are
+    /// percent-encoded, and the client decodes them.
+    pub url_encoded: bool,
+}
+
+/// What `encoding-type=url` leaves as is: unreserved characters and `/`.
+const KEY_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+fn key_text(text: &str, url_encoded: bool) -> String {
+    if url_encoded {
+        percent_encoding::utf8_percent_encode(text, KEY_ENCODE).to_string()
+    } else {
+        xml_escape(text)
+    }
 }
 
 pub fn list_objects(page: &ListPage<'_>) -> String {
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"{NS}\"><Name>{}</Name><Prefix>{}</Prefix>",
         xml_escape(page.bucket),
-        xml_escape(page.prefix)
+        key_text(page.prefix, page.url_encoded)
     );
+    if page.url_encoded {
+        xml.push_str("<EncodingType>url</EncodingType>");
+    }
     if page.v2 {
         xml.push_str(&format!(
             "<KeyCount>{}</KeyCount>",
@@ -101,7 +123,7 @@ pub fn list_objects(page: &ListPage<'_>) -> String {
     for (key, object) in &page.contents {
         xml.push_str(&format!(
             "<Contents><Key>{}</Key><LastModified>{}</LastModified><ETag>{}</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents>",
-            xml_escape(key),
+            key_text(key, page.url_encoded),
             s3_time(object.last_modified),
             xml_escape(&object.etag),
             object.body.len()
@@ -110,7 +132,7 @@ pub fn list_objects(page: &ListPage<'_>) -> String {
     for prefix in &page.common_prefixes {
         xml.push_str(&format!(
             "<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>",
-            xml_escape(prefix)
+            key_text(prefix, page.url_encoded)
         ));
     }
     xml.push_str("</ListBucketResult>");
@@ -134,6 +156,29 @@ pub fn acl(public: bool) -> String {
     };
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\"{NS}\">{OWNER}<AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>irsa-lab</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>{public_grant}</AccessControlList></AccessControlPolicy>"
+    )
+}
+
+/// `DeleteObjects`' answer: every key reported deleted (S3 reports missing keys so too).
+pub fn delete_result(deleted: &[String]) -> String {
+    let mut xml =
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult xmlns=\"{NS}\">");
+    for key in deleted {
+        xml.push_str(&format!(
+            "<Deleted><Key>{}</Key></Deleted>",
+            xml_escape(key)
+        ));
+    }
+    xml.push_str("</DeleteResult>");
+    xml
+}
+
+/// `CopyObject`'s answer.
+pub fn copy_result(etag: &str, last_modified: OffsetDateTime) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult xmlns=\"{NS}\"><LastModified>{}</LastModified><ETag>{}</ETag></CopyObjectResult>",
+        s3_time(last_modified),
+        xml_escape(etag)
     )
 }
 

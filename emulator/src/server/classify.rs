@@ -17,6 +17,11 @@ pub enum Service {
     Sts(QueryRequest),
     Iam(QueryRequest),
     S3,
+    /// CloudFront's REST-XML API (signed for `cloudfront`).
+    CloudFront,
+    /// A read of a distribution's domain (`Host: dXXXX.cloudfront.net`), as `curl` makes
+    /// it in the guides: served by the emulated edge.
+    Edge,
     /// A Query-protocol request that could not be parsed (the message says why).
     BadQuery {
         sts: bool,
@@ -44,7 +49,16 @@ pub fn classify(parts: &Parts, body: &[u8], scope_service: Option<&str>) -> Serv
         Some("s3") => return Service::S3,
         Some("sts") => return query(parts, body, true),
         Some("iam") => return query(parts, body, false),
+        Some("cloudfront") => return Service::CloudFront,
         _ => {}
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(parts.uri.host());
+    if scope_service.is_none() && host.is_some_and(crate::cloudfront::is_distribution_host) {
+        return Service::Edge;
     }
     if !looks_like_query(parts, body) {
         return Service::S3;
@@ -174,6 +188,25 @@ mod tests {
             classify(&p, b"Action=looks-like-but-not-form", None),
             Service::S3
         );
+    }
+
+    #[test]
+    fn cloudfront_scope_goes_to_cloudfront() {
+        let p = parts("POST", "/2020-05-31/distribution", false);
+        assert_eq!(
+            classify(&p, b"<DistributionConfig/>", Some("cloudfront")),
+            Service::CloudFront
+        );
+    }
+
+    #[test]
+    fn distribution_host_goes_to_the_edge() {
+        let mut p = parts("GET", "/.well-known/openid-configuration", false);
+        p.headers.insert(
+            header::HOST,
+            "d111111abcdef8.cloudfront.net".parse().unwrap(),
+        );
+        assert_eq!(classify(&p, b"", None), Service::Edge);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::emulator::Emulator;
 use super::redact::redact_query;
 use crate::query::{AwsError, Format, new_request_id, xml_response};
 use crate::sts::{self, HttpParts, SignedService};
-use crate::{iam, s3};
+use crate::{cloudfront, iam, s3};
 
 /// Larger than any STS/IAM call and the S3 objects an issuer needs; bigger bodies get 413
 /// (S3: EntityTooLarge).
@@ -70,12 +70,67 @@ fn body_error(parts: &http::request::Parts, error: &axum::Error) -> Response {
     }
 }
 
-pub(super) fn router(emulator: Emulator) -> Router {
-    let s3 = s3::router(emulator.s3().clone());
-    Router::new().fallback(handle).with_state((emulator, s3))
+/// The services behind the one endpoint that have routers of their own.
+#[derive(Debug, Clone)]
+struct Routers {
+    s3: Router,
+    cloudfront: Router,
 }
 
-async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Request) -> Response {
+pub(super) fn router(emulator: Emulator) -> Router {
+    let routers = Routers {
+        s3: s3::router(emulator.s3().clone()),
+        cloudfront: cloudfront::router(emulator.cloudfront().clone()),
+    };
+    Router::new()
+        .fallback(handle)
+        .with_state((emulator, routers))
+}
+
+/// The edge's answer over HTTP, with CloudFront's `X-Cache` and `Age` headers.
+fn edge_response(emulator: &Emulator, parts: &http::request::Parts) -> Response {
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let Some(answer) = emulator.cloudfront().edge_get(host, parts.uri.path()) else {
+        return (
+            StatusCode::BAD_GATEWAY,
+            format!("no CloudFront distribution has the domain {host}"),
+        )
+            .into_response();
+    };
+    let mut response = (
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+        answer.body,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    put("content-type", &answer.content_type);
+    put("x-cache", answer.x_cache);
+    put("age", &answer.age.to_string());
+    if let Some(etag) = &answer.etag {
+        put("etag", etag);
+    }
+    if let Some(cache_control) = &answer.cache_control {
+        put("cache-control", cache_control);
+    }
+    if let Some(detail) = &answer.detail {
+        put("x-irsa-lab-diagnosis", &crate::log_text::one_line(detail));
+    }
+    response
+}
+
+async fn handle(
+    State((emulator, routers)): State<(Emulator, Routers)>,
+    request: Request,
+) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let method = parts.method.clone();
@@ -153,7 +208,7 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
             let response = match issued_check(SignedService::S3) {
                 Ok(()) => {
                     let request = Request::from_parts(parts, Body::from(body));
-                    match s3.oneshot(request).await {
+                    match routers.s3.oneshot(request).await {
                         Ok(response) => response,
                         Err(infallible) => match infallible {},
                     }
@@ -167,6 +222,24 @@ async fn handle(State((emulator, s3)): State<(Emulator, Router)>, request: Reque
             };
             ("s3", response)
         }
+        Service::CloudFront => {
+            let response = match issued_check(SignedService::CloudFront) {
+                Ok(()) => {
+                    let request = Request::from_parts(parts, Body::from(body));
+                    match routers.cloudfront.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(infallible) => match infallible {},
+                    }
+                }
+                Err(e) => AwsError::from(e).into_response(
+                    Format::Xml,
+                    crate::cloudfront::NAMESPACE,
+                    &new_request_id(),
+                ),
+            };
+            ("cloudfront", response)
+        }
+        Service::Edge => ("edge", edge_response(&emulator, &parts)),
     };
 
     tracing::info!(

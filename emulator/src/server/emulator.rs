@@ -3,9 +3,10 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::clock::{self, SharedClock};
+use crate::cloudfront::CloudFront;
 use crate::iam::Iam;
 use crate::oidc::{IssuerRoutes, JwksCache, OidcSettings};
-use crate::s3::S3Store;
+use crate::s3::{BucketDefaults, S3Store};
 use crate::sts::Sts;
 
 /// How to build an [`Emulator`].
@@ -22,6 +23,9 @@ pub struct EmulatorConfig {
     /// Regions where STS answers RegionDisabledException (reproducing an account whose
     /// administrator deactivated STS there).
     pub disabled_sts_regions: Vec<String>,
+    /// What a new S3 bucket starts with: today's S3 (ACLs disabled, Block Public Access
+    /// on) by default, or the pre-2023 behaviour the upstream guide was written for.
+    pub s3_bucket_defaults: BucketDefaults,
 }
 
 impl Default for EmulatorConfig {
@@ -32,11 +36,12 @@ impl Default for EmulatorConfig {
             routes: IssuerRoutes::default(),
             clock: clock::system(),
             disabled_sts_regions: Vec::new(),
+            s3_bucket_defaults: BucketDefaults::default(),
         }
     }
 }
 
-/// The fake AWS: STS, IAM and S3 sharing one clock, one account and one fake S3 that
+/// The fake AWS: STS, IAM, S3 and CloudFront sharing one clock, one account and one fake S3 that
 /// STS reads issuers from. Cheap to clone (everything is behind `Arc`).
 #[derive(Debug, Clone)]
 pub struct Emulator {
@@ -48,6 +53,7 @@ struct Inner {
     clock: SharedClock,
     iam: Iam,
     s3: S3Store,
+    cloudfront: CloudFront,
     jwks: Arc<JwksCache>,
     sts: Sts,
 }
@@ -55,11 +61,13 @@ struct Inner {
 impl Emulator {
     pub fn new(config: EmulatorConfig) -> Self {
         let iam = Iam::new(&config.account_id, config.clock.clone());
-        let s3 = S3Store::new(config.clock.clone());
-        let jwks = Arc::new(JwksCache::new(
+        let s3 = S3Store::with_defaults(config.clock.clone(), config.s3_bucket_defaults);
+        let cloudfront = CloudFront::new(&config.account_id, s3.clone(), config.clock.clone());
+        let jwks = Arc::new(JwksCache::with_edges(
             config.oidc,
             config.routes,
             Arc::new(s3.clone()),
+            Some(Arc::new(cloudfront.clone())),
             config.clock.clone(),
         ));
         let sts = Sts::new(iam.clone(), jwks.clone(), config.clock.clone())
@@ -69,6 +77,7 @@ impl Emulator {
                 clock: config.clock,
                 iam,
                 s3,
+                cloudfront,
                 jwks,
                 sts,
             }),
@@ -85,6 +94,11 @@ impl Emulator {
 
     pub fn s3(&self) -> &S3Store {
         &self.inner.s3
+    }
+
+    /// CloudFront: distributions, origin access controls, the edge STS reads through.
+    pub fn cloudfront(&self) -> &CloudFront {
+        &self.inner.cloudfront
     }
 
     pub fn sts(&self) -> &Sts {

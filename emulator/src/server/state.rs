@@ -12,8 +12,11 @@
 //!   - name: s3-reader
 //!     trustPolicy: {Version: "2012-10-17", Statement: [...]}   # or the `trust` shorthand
 //!     # trust: {provider: https://s3.us-east-1.amazonaws.com/oidc-test, sub: "system:serviceaccount:default:app"}
+//! bucketDefaults: legacy               # new buckets as before 2023 (ACLs work); default `current`
 //! buckets:
 //!   - name: oidc-test
+//!     # objectOwnership: BucketOwnerEnforced, publicAccessBlock: {blockPublicAcls: true, ...},
+//!     # policy: {Version: "2012-10-17", Statement: [...]}   (override the defaults per bucket)
 //!     objects:
 //!       - key: .well-known/openid-configuration
 //!         file: discovery.json          # relative to the state file; or `content: "..."`
@@ -29,7 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::emulator::{Emulator, EmulatorConfig};
-use crate::s3::Acl;
+use crate::s3::{Acl, ObjectOwnership, PublicAccessBlock};
 
 /// Why a state file could not be used. Every message names the file and the entry.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,9 @@ struct State {
     buckets: Vec<BucketEntry>,
     #[serde(default)]
     issuer_mappings: Vec<MappingEntry>,
+    /// `current` (S3 since 2023: ACLs disabled, Block Public Access on) or `legacy`.
+    #[serde(default)]
+    bucket_defaults: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,7 +117,26 @@ struct BucketEntry {
     #[serde(default)]
     region: Option<String>,
     #[serde(default)]
+    object_ownership: Option<String>,
+    #[serde(default)]
+    public_access_block: Option<PublicAccessBlockEntry>,
+    #[serde(default)]
+    policy: Option<serde_json::Value>,
+    #[serde(default)]
     objects: Vec<ObjectEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PublicAccessBlockEntry {
+    #[serde(default)]
+    block_public_acls: bool,
+    #[serde(default)]
+    ignore_public_acls: bool,
+    #[serde(default)]
+    block_public_policy: bool,
+    #[serde(default)]
+    restrict_public_buckets: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +206,11 @@ impl StateFile {
         if let Some(account) = &self.state.account_id {
             config.account_id = account.clone();
         }
+        if let Some(defaults) = &self.state.bucket_defaults {
+            config.s3_bucket_defaults = defaults
+                .parse()
+                .map_err(|e| self.invalid("bucketDefaults", e))?;
+        }
         for mapping in &self.state.issuer_mappings {
             let what = format!("issuerMappings[{}]", mapping.prefix);
             let ca = match &mapping.ca_file {
@@ -238,6 +268,31 @@ impl StateFile {
             let what = format!("buckets[{}]", bucket.name);
             s3.create_bucket(&bucket.name, bucket.region.as_deref())
                 .map_err(|e| self.invalid(&what, e))?;
+            if let Some(ownership) = &bucket.object_ownership {
+                let ownership: ObjectOwnership =
+                    ownership.parse().map_err(|e| self.invalid(&what, e))?;
+                s3.set_ownership(&bucket.name, Some(ownership))
+                    .map_err(|e| self.invalid(&what, e))?;
+            }
+            if let Some(block) = &bucket.public_access_block {
+                let block = PublicAccessBlock {
+                    block_public_acls: block.block_public_acls,
+                    ignore_public_acls: block.ignore_public_acls,
+                    block_public_policy: block.block_public_policy,
+                    restrict_public_buckets: block.restrict_public_buckets,
+                };
+                s3.set_public_access_block(&bucket.name, Some(block))
+                    .map_err(|e| self.invalid(&what, e))?;
+            }
+            if let Some(policy) = &bucket.policy {
+                let text = match policy {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                s3.put_policy(&bucket.name, &text).map_err(|e| {
+                    self.invalid(format!("{what}.policy"), format!("{} ({e})", e.code()))
+                })?;
+            }
             for object in &bucket.objects {
                 let what = format!("buckets[{}].objects[{}]", bucket.name, object.key);
                 let bytes = match (&object.file, &object.content) {
@@ -259,6 +314,19 @@ impl StateFile {
                         ));
                     }
                 };
+                // The same rule as an upload through the API: a bucket with ACLs disabled
+                // or BlockPublicAcls refuses the ACL, rather than silently ignoring it.
+                if let Some(canned) = object.acl.as_deref() {
+                    s3.check_acl(&bucket.name, Some(canned)).map_err(|e| {
+                        self.invalid(
+                            &what,
+                            format!(
+                                "acl {canned}: {} ({e}); the bucket has S3's current defaults: set `bucketDefaults: legacy`, or the bucket's objectOwnership/publicAccessBlock, or grant reads with a policy",
+                                e.code()
+                            ),
+                        )
+                    })?;
+                }
                 s3.put_object(
                     &bucket.name,
                     &object.key,

@@ -14,7 +14,7 @@ use irsa_emulator::issuer::{
     BoundTokenRequest, DiscoveryDocument, JwkSet, KeyAlgorithm, KidMode, ObjectRef, PrivateKey,
     jwks, sign_bound_token,
 };
-use irsa_emulator::s3::Acl;
+use irsa_emulator::s3::{Acl, BucketDefaults};
 use irsa_emulator::server::{Emulator, EmulatorConfig};
 use tower::ServiceExt;
 
@@ -40,8 +40,10 @@ impl Lab {
 
     pub fn with_key(key: PrivateKey) -> Self {
         let clock = Arc::new(ManualClock::at_unix(NOW));
+        // The seed guide publishes with `--acl public-read`: buckets as S3 made them then.
         let config = EmulatorConfig {
             clock: clock.clone(),
+            s3_bucket_defaults: BucketDefaults::Legacy,
             ..EmulatorConfig::default()
         };
         let emulator = Emulator::new(config);

@@ -39,6 +39,7 @@ pub enum SignedService {
     Sts,
     Iam,
     S3,
+    CloudFront,
 }
 
 impl SignedService {
@@ -48,6 +49,7 @@ impl SignedService {
             SignedService::Sts => "sts",
             SignedService::Iam => "iam",
             SignedService::S3 => "s3",
+            SignedService::CloudFront => "cloudfront",
         }
     }
 }
