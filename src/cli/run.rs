@@ -23,7 +23,9 @@ use crate::scenario::{LoadedScenario, ScenarioErrors, library, load};
 ///   irsa-lab run                               # the built-in library (irsa-lab scenario list)
 ///   irsa-lab run scenarios/rotation.yaml       # one file
 ///   irsa-lab run my-scenarios/ --junit out.xml # a directory, with a JUnit report
+///   irsa-lab run --backend control-plane       # real etcd + kube-apiserver (tools/build-kube)
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct RunArgs {
     /// Scenario files, or directories of `*.yaml` files. None: the built-in library.
     pub paths: Vec<PathBuf>,
