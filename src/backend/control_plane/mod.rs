@@ -202,11 +202,6 @@ impl ControlPlaneBackend {
         }
         Ok(())
     }
-
-    /// How long the apiserver took to become ready, last time it started.
-    pub fn apiserver_start_time(&self) -> Duration {
-        self.plane.last_start
-    }
 }
 
 /// Brings the scenario's clock up to the real time, the only time a real apiserver knows
