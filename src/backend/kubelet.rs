@@ -178,6 +178,44 @@ pub struct Kubelet {
 }
 
 impl Kubelet {
+    /// The projected tokens of `pod` (key `key`) the kubelet must request now: those it
+    /// does not hold or that are due (all of them when `force`), with their `(volume, file)`.
+    pub fn due(
+        &self,
+        key: &(String, String),
+        pod: &Value,
+        now: i64,
+        force: bool,
+    ) -> Vec<((String, String), ProjectedToken)> {
+        projected_tokens(pod)
+            .into_iter()
+            .map(|p| ((p.volume.clone(), p.path.clone()), p))
+            .filter(|(slot, _)| {
+                let held = self.tokens.get(key).and_then(|t| t.get(slot));
+                force || held.is_none_or(|h| h.due(now))
+            })
+            .collect()
+    }
+
+    /// Writes a token the apiserver issued at `now` into the pod's `(volume, file)`.
+    pub fn hold(
+        &mut self,
+        key: &(String, String),
+        slot: (String, String),
+        token: String,
+        now: i64,
+    ) {
+        let lifetime = token_lifetime(&token).unwrap_or(3600);
+        let file = TokenFile {
+            token,
+            issued_at: now,
+        };
+        self.tokens
+            .entry(key.clone())
+            .or_default()
+            .insert(slot, HeldToken { file, lifetime });
+    }
+
     /// The token file the kubelet wrote for the pod `key` at `(volume, file)`.
     pub fn file(
         &self,

@@ -25,7 +25,7 @@ use self::apiserver::ControlPlane;
 use self::binaries::Binaries;
 use self::sync::WatchBarrier;
 use self::webhook::OutOfClusterWebhook;
-use super::kubelet::{self, HeldToken, Kubelet, projected_tokens, resolve_mount};
+use super::kubelet::{self, Kubelet, resolve_mount};
 use super::{
     Backend, BackendContext, BackendError, ClusterState, KubeError, TokenFile, TokenRequest,
 };
@@ -132,12 +132,7 @@ impl ControlPlaneBackend {
             .to_owned();
         let now = self.clock.now().unix_timestamp();
         let mut errors = Vec::new();
-        for projection in projected_tokens(&pod) {
-            let slot = (projection.volume.clone(), projection.path.clone());
-            let held = self.kubelet.tokens.get(key).and_then(|t| t.get(&slot));
-            if !force && held.is_some_and(|h| !h.due(now)) {
-                continue;
-            }
+        for (slot, projection) in self.kubelet.due(key, &pod, now, force) {
             let audiences: Vec<String> = projection.audience.iter().cloned().collect();
             let issued = api::token(
                 &self.client,
@@ -149,18 +144,7 @@ impl ControlPlaneBackend {
             )
             .await;
             match issued {
-                Ok(token) => {
-                    let lifetime = kubelet::token_lifetime(&token).unwrap_or(3600);
-                    let file = TokenFile {
-                        token,
-                        issued_at: now,
-                    };
-                    self.kubelet
-                        .tokens
-                        .entry(key.clone())
-                        .or_default()
-                        .insert(slot, HeldToken { file, lifetime });
-                }
+                Ok(token) => self.kubelet.hold(key, slot, token, now),
                 // On failure the kubelet keeps the old token.
                 Err(error) => errors.push(error),
             }

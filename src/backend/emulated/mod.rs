@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use self::admission::AdmissionWebhook;
 use self::apiserver::{Apiserver, Binding};
-use super::kubelet::{self, HeldToken, Kubelet, projected_tokens, resolve_mount};
+use super::kubelet::{self, Kubelet, resolve_mount};
 use super::{
     Backend, BackendContext, BackendError, ClusterState, KubeError, TokenFile, TokenRequest,
 };
@@ -148,12 +148,7 @@ impl EmulatedBackend {
             .to_owned();
         let now = self.apiserver.now();
         let mut errors = Vec::new();
-        for projection in projected_tokens(&pod) {
-            let slot = (projection.volume.clone(), projection.path.clone());
-            let held = self.kubelet.tokens.get(key).and_then(|t| t.get(&slot));
-            if !force && held.is_some_and(|h| !h.due(now)) {
-                continue;
-            }
+        for (slot, projection) in self.kubelet.due(key, &pod, now, force) {
             let request = TokenRequest {
                 namespace: key.0.clone(),
                 service_account: sa.clone(),
@@ -171,19 +166,7 @@ impl EmulatedBackend {
                 continue;
             };
             match self.apiserver.issue(&request, &sa_uid, Some(&binding)) {
-                Ok(token) => {
-                    let lifetime = kubelet::token_lifetime(&token).unwrap_or(3600);
-                    self.kubelet.tokens.entry(key.clone()).or_default().insert(
-                        slot,
-                        HeldToken {
-                            file: TokenFile {
-                                token,
-                                issued_at: now,
-                            },
-                            lifetime,
-                        },
-                    );
-                }
+                Ok(token) => self.kubelet.hold(key, slot, token, now),
                 // On failure the kubelet keeps the old token.
                 Err(error) => errors.push(error),
             }
