@@ -20,10 +20,31 @@ pub fn algorithm(spec: KeyAlgorithmSpec) -> KeyAlgorithm {
     }
 }
 
+type Pool = Mutex<HashMap<(KeyAlgorithmSpec, usize), PrivateKey>>;
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(Default::default)
+}
+
+/// Makes `key` the `slot`-th key of `spec` for the rest of the process, unless that slot
+/// was already handed out (then `false`: scenarios hold the other key). The kind backend
+/// adopts the cluster's own service-account key as the first RSA key, so the tokens the
+/// cluster's components hold keep verifying under every scenario that keeps its first key.
+pub fn adopt(spec: KeyAlgorithmSpec, slot: usize, key: PrivateKey) -> bool {
+    let mut pool = pool().lock().unwrap_or_else(|e| e.into_inner());
+    match pool.get(&(spec, slot)) {
+        Some(held) => held.to_pem() == key.to_pem(),
+        None => {
+            pool.insert((spec, slot), key);
+            true
+        }
+    }
+}
+
 /// The `slot`-th key of `spec` generated in this process.
 pub fn pooled(spec: KeyAlgorithmSpec, slot: usize) -> PrivateKey {
-    static POOL: OnceLock<Mutex<HashMap<(KeyAlgorithmSpec, usize), PrivateKey>>> = OnceLock::new();
-    let pool = POOL.get_or_init(Default::default);
+    let pool = pool();
     if let Some(key) = pool
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -3,13 +3,16 @@
 //! [`Backend`] the same way and never knows which one runs; the fake AWS and the workload
 //! client are shared by all of them.
 
+pub mod apiserver_flags;
 pub mod cluster_state;
 pub mod control_plane;
 pub mod emulated;
 pub mod error;
 pub mod keys;
+pub mod kind;
 pub mod kubelet;
 pub mod pki;
+pub mod real_clock;
 
 use std::future::Future;
 

@@ -3,6 +3,7 @@
 
 mod diagnose;
 mod keys;
+mod kind;
 pub mod run;
 mod scenario;
 mod serve;
@@ -33,6 +34,8 @@ enum Command {
     Serve(serve::ServeArgs),
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    #[command(subcommand)]
+    Kind(kind::KindCommand),
 }
 
 /// Parses arguments and runs the chosen command.
@@ -44,7 +47,7 @@ pub fn main() -> ExitCode {
         Command::Serve(_) => "warn,irsa_emulator=info,irsa_lab=info",
         // The runner prints every refusal with its diagnosis already.
         Command::Run(_) | Command::Scenario(_) => "error",
-        Command::Keys(_) | Command::Diagnose(_) => "warn",
+        Command::Keys(_) | Command::Diagnose(_) | Command::Kind(_) => "warn",
     });
     let result = match cli.command {
         Command::Run(args) => run::run(args),
@@ -52,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Scenario(command) => scenario::run(command),
         Command::Serve(args) => serve::run(args),
         Command::Keys(command) => keys::run(command),
+        Command::Kind(command) => kind::run(command),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,8 @@ use clap::{Args, ValueEnum};
 
 use crate::backend::control_plane::ControlPlaneBackend;
 use crate::backend::emulated::EmulatedBackend;
+use crate::backend::kind::KindBackend;
+use crate::backend::kind::cluster as kind_cluster;
 use crate::runner::{Progress, ScenarioReport, StepReport, junit, run_scenario};
 use crate::scenario::{LoadedScenario, ScenarioErrors, library, load};
 
@@ -24,6 +26,8 @@ use crate::scenario::{LoadedScenario, ScenarioErrors, library, load};
 ///   irsa-lab run scenarios/rotation.yaml       # one file
 ///   irsa-lab run my-scenarios/ --junit out.xml # a directory, with a JUnit report
 ///   irsa-lab run --backend control-plane       # real etcd + kube-apiserver (tools/build-kube)
+///   irsa-lab run --backend kind                # a real kind cluster, created and deleted
+///   irsa-lab run --backend kind --keep         # ... left up for the next run (kind down)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {
@@ -45,6 +49,24 @@ pub struct RunArgs {
     /// Print every step, not only failures and refusals.
     #[arg(long, short)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub kind: KindArgs,
+}
+
+/// How `--backend kind` gets its cluster.
+#[derive(Debug, Clone, Args)]
+pub struct KindArgs {
+    /// The kind cluster to run on: used when it exists (`irsa-lab kind up`), else created
+    /// for this run and deleted after it.
+    #[arg(long = "cluster", value_name = "NAME", default_value = crate::backend::kind::cluster::DEFAULT_NAME)]
+    pub cluster: String,
+    /// Leave a cluster this run created up afterwards (`irsa-lab kind down` removes it).
+    #[arg(long)]
+    pub keep: bool,
+    /// The kind node image for a new cluster. Default: $IRSA_LAB_KIND_NODE_IMAGE, else
+    /// irsa-lab's offline image when `tools/build-node-image` made it, else kind's own.
+    #[arg(long, value_name = "IMAGE")]
+    pub node_image: Option<String>,
 }
 
 /// The backends.
@@ -55,6 +77,10 @@ pub enum BackendChoice {
     /// Real etcd and kube-apiserver processes (build them with `tools/build-kube`), our
     /// webhook binary registered by a MutatingWebhookConfiguration, the harness as kubelet.
     ControlPlane,
+    /// A real kind cluster (Docker, and kind + kubectl from `tools/build-kube kind
+    /// kubectl`): kubeadm's apiserver with the scenario's flags, our webhook deployed in it
+    /// (`tools/build-images`), the real kubelet's tokens read from inside the pods.
+    Kind,
 }
 
 impl BackendChoice {
@@ -62,6 +88,7 @@ impl BackendChoice {
         match self {
             Self::Emulated => "emulated",
             Self::ControlPlane => "control-plane",
+            Self::Kind => "kind",
         }
     }
 }
@@ -176,6 +203,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let runtime = tokio::runtime::Runtime::new()?;
+    if args.backend != BackendChoice::Kind {
+        return run_all(&args, &scenarios, &runtime);
+    }
+    // One cluster for the whole run, opened before any scenario holds a key.
+    let say = |line: &str| eprintln!("[kind] {line}");
+    let options = kind_cluster::Options {
+        node_image: args.kind.node_image.clone(),
+        config: None,
+    };
+    match interruptible(
+        &runtime,
+        kind_cluster::open(&args.kind.cluster, &options, args.kind.keep, &say),
+    ) {
+        // Dropped mid-creation: the creation's guard has removed what kind made.
+        None => return Ok(ExitCode::from(130)),
+        Some(Err(error)) => {
+            eprintln!("error: the kind backend cannot start: {error:#}");
+            return Ok(ExitCode::from(2));
+        }
+        Some(Ok(_)) => {}
+    }
+    let code = run_all(&args, &scenarios, &runtime);
+    runtime.block_on(kind_cluster::close(&say));
+    code
+}
+
+/// Every scenario on the chosen backend, then the summary.
+fn run_all(
+    args: &RunArgs,
+    scenarios: &[LoadedScenario],
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<ExitCode> {
     let stdout = &mut std::io::stdout().lock();
     let began = Instant::now();
     let backend = args.backend.name();
@@ -207,13 +266,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         let played = match args.backend {
             BackendChoice::Emulated => interruptible(
-                &runtime,
+                runtime,
                 run_scenario::<EmulatedBackend>(scenario, &mut printer),
             ),
             BackendChoice::ControlPlane => interruptible(
-                &runtime,
+                runtime,
                 run_scenario::<ControlPlaneBackend>(scenario, &mut printer),
             ),
+            BackendChoice::Kind => {
+                interruptible(runtime, run_scenario::<KindBackend>(scenario, &mut printer))
+            }
         };
         let Some(report) = played else {
             writeln!(

@@ -27,7 +27,7 @@ pub fn refusal(error: kube::Error) -> KubeError {
     }
 }
 
-/// The API resource of a core or apps kind.
+/// The API resource of a kind the harness handles.
 pub fn resource(kind: &str) -> ApiResource {
     let (group, version, plural) = match kind {
         "ServiceAccount" => ("", "v1", "serviceaccounts"),
@@ -37,6 +37,16 @@ pub fn resource(kind: &str) -> ApiResource {
         "Node" => ("", "v1", "nodes"),
         "Deployment" => ("apps", "v1", "deployments"),
         "ClusterRoleBinding" => ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"),
+        "ClusterRole" => ("rbac.authorization.k8s.io", "v1", "clusterroles"),
+        "Role" => ("rbac.authorization.k8s.io", "v1", "roles"),
+        "RoleBinding" => ("rbac.authorization.k8s.io", "v1", "rolebindings"),
+        "Service" => ("", "v1", "services"),
+        "Secret" => ("", "v1", "secrets"),
+        "MutatingWebhookConfiguration" => (
+            "admissionregistration.k8s.io",
+            "v1",
+            "mutatingwebhookconfigurations",
+        ),
         other => ("", "v1", other),
     };
     ApiResource {
@@ -203,4 +213,39 @@ pub async fn raw(client: &kube::Client, path: &str) -> Result<String, KubeError>
         .body(Vec::new())
         .map_err(|e| KubeError::new("InternalError", e.to_string()))?;
     client.request_text(request).await.map_err(refusal)
+}
+
+/// A namespace and its `default` ServiceAccount, as the namespace and service-account
+/// controllers make them before a user applies objects there.
+pub async fn ensure_namespace(client: &kube::Client, namespace: &str) -> Result<(), KubeError> {
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+    ensure(client, "Namespace", None, ns).await?;
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}});
+    ensure(client, "ServiceAccount", Some(namespace), sa).await
+}
+
+/// The ClusterRoleBinding that lets anonymous readers fetch the discovery documents.
+const ANONYMOUS_DISCOVERY: &str = "service-account-issuer-discovery-unauthenticated";
+
+/// Binds (or unbinds) the discovery ClusterRole to anonymous readers.
+pub async fn set_anonymous_discovery(client: &kube::Client, on: bool) -> Result<(), KubeError> {
+    if on {
+        let binding = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": ANONYMOUS_DISCOVERY},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:service-account-issuer-discovery"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:unauthenticated"}],
+        });
+        apply(client, "ClusterRoleBinding", None, binding).await?;
+        return Ok(());
+    }
+    let params = DeleteParams::default();
+    match api(client, "ClusterRoleBinding", None)
+        .delete(ANONYMOUS_DISCOVERY, &params)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(other) => Err(refusal(other)),
+    }
 }

@@ -13,6 +13,7 @@ use base64::Engine;
 use super::binaries::{Binaries, arg};
 use super::process::{Managed, free_port};
 use crate::backend::ClusterState;
+use crate::backend::apiserver_flags::service_account_flags;
 use crate::backend::pki::{self, LoopbackCertificate};
 
 /// Under load on 2 cores kube-apiserver has been seen ready after 6 s; give it room.
@@ -162,8 +163,10 @@ impl ControlPlane {
         let dir = self.dir.path();
         let keys = dir.join(format!("keys.{}", self.restarts));
         std::fs::create_dir_all(&keys)?;
-        let signing = keys.join("signing.key");
-        std::fs::write(&signing, cluster.signer().to_pem())?;
+        let flags = service_account_flags(cluster, &arg(&keys));
+        for (name, contents) in &flags.files {
+            std::fs::write(keys.join(name), contents)?;
+        }
         let mut args = vec![
             format!("--etcd-servers={}", self.etcd_url),
             "--bind-address=127.0.0.1".into(),
@@ -179,29 +182,8 @@ impl ControlPlane {
             "--endpoint-reconciler-type=none".into(),
             "--enable-priority-and-fairness=false".into(),
             "--profiling=false".into(),
-            format!("--service-account-signing-key-file={}", arg(&signing)),
-            format!(
-                "--service-account-extend-token-expiration={}",
-                cluster.extend_token_expiration
-            ),
         ];
-        for issuer in &cluster.issuers {
-            args.push(format!("--service-account-issuer={issuer}"));
-        }
-        for (i, key) in cluster.verification_public_keys().iter().enumerate() {
-            let path = keys.join(format!("verify-{i}.pub"));
-            std::fs::write(&path, key.to_pem())?;
-            args.push(format!("--service-account-key-file={}", arg(&path)));
-        }
-        if let Some(audiences) = &cluster.api_audiences {
-            args.push(format!("--api-audiences={}", audiences.join(",")));
-        }
-        if let Some(uri) = &cluster.jwks_uri {
-            args.push(format!("--service-account-jwks-uri={uri}"));
-        }
-        if let Some(max) = cluster.max_token_expiration {
-            args.push(format!("--service-account-max-token-expiration={max}s"));
-        }
+        args.extend(flags.args);
         Ok(args)
     }
 

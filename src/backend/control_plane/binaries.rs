@@ -46,7 +46,8 @@ pub struct Missing {
     how: String,
 }
 
-fn cache_root() -> PathBuf {
+/// `$IRSA_LAB_CACHE`, else `~/.cache/irsa-lab`: where `tools/` scripts put what they build.
+pub fn cache_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("IRSA_LAB_CACHE") {
         return PathBuf::from(dir);
     }
@@ -55,7 +56,7 @@ fn cache_root() -> PathBuf {
 }
 
 /// `$IRSA_LAB_KUBE_BIN/name` when set, else the build cache.
-fn find(name: &str, cached_dir: PathBuf, version: &str) -> Result<PathBuf, Missing> {
+pub fn find(name: &str, cached_dir: PathBuf, version: &str) -> Result<PathBuf, Missing> {
     let mut looked = Vec::new();
     if let Some(dir) = std::env::var_os("IRSA_LAB_KUBE_BIN") {
         let path = PathBuf::from(dir).join(name);

@@ -4,10 +4,9 @@
 //! afterwards would carry the real time, hours before the virtual one) are not playable.
 //! Scenarios declare them; the runner refuses undeclared ones.
 
-use std::time::Duration;
-
 use super::binaries::{kube_minor, pinned};
 use crate::backend::ClusterState;
+use crate::backend::real_clock::REAL_WAIT;
 use crate::scenario::Step;
 
 /// Why a cluster like `cluster` cannot be started.
@@ -27,9 +26,6 @@ pub fn cannot_start(cluster: &ClusterState) -> Option<String> {
     }
     None
 }
-
-/// An `advanceClock` this short is played by waiting for real.
-pub const REAL_WAIT: Duration = Duration::from_secs(15);
 
 /// Why `step` cannot be played.
 pub fn cannot_play(step: &Step) -> Option<String> {

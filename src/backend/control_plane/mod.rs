@@ -8,7 +8,7 @@
 pub mod api;
 pub mod apiserver;
 pub mod binaries;
-mod limits;
+pub mod limits;
 pub mod process;
 pub mod sync;
 pub mod webhook;
@@ -26,6 +26,7 @@ use self::binaries::Binaries;
 use self::sync::WatchBarrier;
 use self::webhook::OutOfClusterWebhook;
 use super::kubelet::{self, Kubelet, resolve_mount};
+use super::real_clock;
 use super::{
     Backend, BackendContext, BackendError, ClusterState, KubeError, TokenFile, TokenRequest,
 };
@@ -34,9 +35,6 @@ use crate::scenario::kube::{KubeObject, ObjectRef};
 use crate::scenario::limits::BackendKind;
 
 type Key = (String, String);
-
-/// The ClusterRoleBinding that lets anonymous readers fetch the discovery documents.
-const ANONYMOUS_DISCOVERY: &str = "service-account-issuer-discovery-unauthenticated";
 
 /// A real control plane for one scenario.
 pub struct ControlPlaneBackend {
@@ -80,10 +78,7 @@ impl ControlPlaneBackend {
         if self.namespaces.contains(namespace) {
             return Ok(());
         }
-        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
-        api::ensure(&self.client, "Namespace", None, ns).await?;
-        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}});
-        api::ensure(&self.client, "ServiceAccount", Some(namespace), sa).await?;
+        api::ensure_namespace(&self.client, namespace).await?;
         self.namespaces.insert(namespace.to_owned());
         Ok(())
     }
@@ -151,52 +146,6 @@ impl ControlPlaneBackend {
         }
         errors
     }
-
-    /// Binds (or unbinds) the discovery ClusterRole to anonymous readers.
-    async fn set_anonymous_discovery(&self, on: bool) -> Result<(), KubeError> {
-        if on {
-            let binding = json!({
-                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                "metadata": {"name": ANONYMOUS_DISCOVERY},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:service-account-issuer-discovery"},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:unauthenticated"}],
-            });
-            api::apply(&self.client, "ClusterRoleBinding", None, binding).await?;
-        } else {
-            match api::get(
-                &self.client,
-                "ClusterRoleBinding",
-                None,
-                ANONYMOUS_DISCOVERY,
-            )
-            .await
-            {
-                Ok(_) => {
-                    let resource = api::resource("ClusterRoleBinding");
-                    let bindings: kube::Api<kube::api::DynamicObject> =
-                        kube::Api::all_with(self.client.clone(), &resource);
-                    bindings
-                        .delete(ANONYMOUS_DISCOVERY, &Default::default())
-                        .await
-                        .map_err(api::refusal)?;
-                }
-                Err(e) if e.code == "NotFound" => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Brings the scenario's clock up to the real time, the only time a real apiserver knows
-/// (so STS, caches and credentials agree with the tokens' `iat`), in whole seconds as
-/// tokens and STS count them.
-fn catch_up_with_real_time(clock: &ManualClock) {
-    let now = time::OffsetDateTime::now_utc();
-    let whole = now.replace_nanosecond(0).unwrap_or(now);
-    if whole > clock.now() {
-        clock.set(whole);
-    }
 }
 
 impl Backend for ControlPlaneBackend {
@@ -222,7 +171,7 @@ impl Backend for ControlPlaneBackend {
         };
         // A real apiserver's tokens carry the real time: the scenario starts now.
         context.clock.set(time::OffsetDateTime::UNIX_EPOCH);
-        catch_up_with_real_time(&context.clock);
+        real_clock::catch_up(&context.clock);
         let started: Result<Self, BackendError> = async {
             let plane = ControlPlane::start(cluster, binaries)
                 .await
@@ -267,9 +216,7 @@ impl Backend for ControlPlaneBackend {
         let mut backend = started?;
         let prepared: Result<(), KubeError> = async {
             backend.ensure_namespace("default").await?;
-            backend
-                .set_anonymous_discovery(cluster.anonymous_discovery)
-                .await?;
+            api::set_anonymous_discovery(&backend.client, cluster.anonymous_discovery).await?;
             backend.sync_webhook().await
         }
         .await;
@@ -278,7 +225,7 @@ impl Backend for ControlPlaneBackend {
             return Err(failed("the cluster's first objects")(error.into()));
         }
         // The scenario starts once the cluster is up.
-        catch_up_with_real_time(&backend.clock);
+        real_clock::catch_up(&backend.clock);
         Ok(backend)
     }
 
@@ -415,25 +362,19 @@ impl Backend for ControlPlaneBackend {
             .restart(cluster)
             .await
             .map_err(failed("kube-apiserver (restart)"))?;
-        self.set_anonymous_discovery(cluster.anonymous_discovery)
+        api::set_anonymous_discovery(&self.client, cluster.anonymous_discovery)
             .await
             .map_err(|e| failed("the discovery binding")(e.into()))
     }
 
     async fn step_begins(&mut self) {
-        catch_up_with_real_time(&self.clock);
+        real_clock::catch_up(&self.clock);
     }
 
     async fn time_passed(&mut self) {
-        // A short advance (see `limits::REAL_WAIT`) is waited out for real, so the
-        // apiserver's clock is where the scenario's is.
-        let ahead = self.clock.now() - time::OffsetDateTime::now_utc();
-        if ahead.is_positive()
-            && let Ok(wait) = Duration::try_from(ahead)
-            && wait <= limits::REAL_WAIT
-        {
-            tokio::time::sleep(wait).await;
-        }
+        // A short advance is waited out for real, so the apiserver's clock is where the
+        // scenario's is.
+        real_clock::wait_for(&self.clock).await;
         let keys: Vec<Key> = self.pods.keys().cloned().collect();
         for key in keys {
             let _ = self.mount_tokens(&key, false).await;

@@ -5,7 +5,9 @@
 //! the pod: after ServiceAccount changes it updates a marker ServiceAccount and asks the
 //! webhook directly, with a probe AdmissionReview, until the answer carries the marker's
 //! new role. One watch stream delivers events in order, so by then every earlier change has
-//! been seen too.
+//! been seen too. Out of cluster the webhook is asked directly; in a kind cluster, where
+//! only the apiserver reaches it, a server-side dry run of a marker pod goes through
+//! admission and comes back mutated (nothing is stored).
 
 use std::time::{Duration, Instant};
 
@@ -19,16 +21,36 @@ const MARKER: &str = "irsa-lab-sync";
 const MARKER_NAMESPACE: &str = "kube-system";
 const SYNC_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How the webhook's answer is obtained.
+#[derive(Debug)]
+enum Probe {
+    /// A probe AdmissionReview to its URL.
+    Direct {
+        client: reqwest::Client,
+        url: String,
+    },
+    /// A server-side dry-run create through the apiserver.
+    DryRun,
+}
+
 /// Probes one webhook.
 #[derive(Debug)]
 pub struct WatchBarrier {
-    client: reqwest::Client,
-    url: String,
+    probe: Probe,
     annotation: String,
     generation: u64,
 }
 
 impl WatchBarrier {
+    /// A webhook in the cluster, reached through the apiserver's admission.
+    pub fn through_apiserver(annotation_prefix: &str) -> Self {
+        Self {
+            probe: Probe::DryRun,
+            annotation: format!("{annotation_prefix}/role-arn"),
+            generation: 0,
+        }
+    }
+
     pub fn new(port: u16, ca_pem: &str, annotation_prefix: &str) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .use_rustls_tls()
@@ -38,8 +60,10 @@ impl WatchBarrier {
             .no_proxy()
             .build()?;
         Ok(Self {
-            client,
-            url: format!("https://127.0.0.1:{port}/mutate"),
+            probe: Probe::Direct {
+                client,
+                url: format!("https://127.0.0.1:{port}/mutate"),
+            },
             annotation: format!("{annotation_prefix}/role-arn"),
             generation: 0,
         })
@@ -60,7 +84,7 @@ impl WatchBarrier {
         let began = Instant::now();
         while began.elapsed() < SYNC_TIMEOUT {
             if self
-                .probe()
+                .probe(kube)
                 .await
                 .is_some_and(|patch| patch.contains(&role))
             {
@@ -71,14 +95,37 @@ impl WatchBarrier {
         Err(KubeError::new(
             "Timeout",
             format!(
-                "the webhook did not see a ServiceAccount change within {} s (is its watch failing? see webhook.log in the run's directory)",
+                "the webhook did not see a ServiceAccount change within {} s (is its watch failing? its log says: webhook.log in the run's directory, or `kubectl -n eks logs deploy/pod-identity-webhook` in a cluster)",
                 SYNC_TIMEOUT.as_secs()
             ),
         ))
     }
 
-    /// The decoded patch the webhook answers for a pod of the marker ServiceAccount.
-    async fn probe(&self) -> Option<String> {
+    /// What the webhook made of a pod of the marker ServiceAccount, as text: its decoded
+    /// patch, or the dry-run pod.
+    async fn probe(&self, kube: &kube::Client) -> Option<String> {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "irsa-lab-probe", "namespace": MARKER_NAMESPACE},
+            "spec": {"serviceAccountName": MARKER, "containers": [{"name": "probe", "image": "probe"}]},
+        });
+        let (client, url) = match &self.probe {
+            Probe::Direct { client, url } => (client, url),
+            Probe::DryRun => {
+                let pods: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+                    kube.clone(),
+                    MARKER_NAMESPACE,
+                    &api::resource("Pod"),
+                );
+                let params = kube::api::PostParams {
+                    dry_run: true,
+                    ..Default::default()
+                };
+                let object = serde_json::from_value(pod).ok()?;
+                let created = pods.create(&params, &object).await.ok()?;
+                return serde_json::to_string(&created).ok();
+            }
+        };
         let review = json!({
             "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {
@@ -87,16 +134,11 @@ impl WatchBarrier {
                 "resource": {"group": "", "version": "v1", "resource": "pods"},
                 "namespace": MARKER_NAMESPACE, "operation": "CREATE",
                 "userInfo": {"username": "irsa-lab"},
-                "object": {
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": "irsa-lab-probe", "namespace": MARKER_NAMESPACE},
-                    "spec": {"serviceAccountName": MARKER, "containers": [{"name": "probe", "image": "probe"}]},
-                },
+                "object": pod,
             },
         });
-        let answer: Value = self
-            .client
-            .post(&self.url)
+        let answer: Value = client
+            .post(url)
             .json(&review)
             .send()
             .await
