@@ -61,7 +61,14 @@ fn run_one(path: &Path, cluster: &Result<KindCluster, String>) -> Result<(), Fai
 
 fn main() {
     let mut args = Arguments::from_args();
-    let files = tier::scenario_files();
+    // Same apiserver and webhook flags together: one restart and one rollout for them all.
+    let mut files = tier::scenario_files();
+    files.sort_by_cached_key(|path| {
+        let key = load(path)
+            .map(|s| irsa_lab::backend::kind::setup_key(&s))
+            .unwrap_or_default();
+        (key, tier::stem(path))
+    });
     let running = (args.ignored || args.include_ignored) && !args.list;
     if !running {
         eprintln!(

@@ -206,6 +206,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.backend != BackendChoice::Kind {
         return run_all(&args, &scenarios, &runtime);
     }
+    // Same flags together: one apiserver restart and one webhook rollout for all of them.
+    scenarios.sort_by_cached_key(|s| (crate::backend::kind::setup_key(s), s.name.clone()));
     // One cluster for the whole run, opened before any scenario holds a key.
     let say = |line: &str| eprintln!("[kind] {line}");
     let options = kind_cluster::Options {

@@ -38,6 +38,14 @@ use crate::scenario::limits::BackendKind;
 
 type Key = (String, String);
 
+/// Scenarios with equal keys start from the same apiserver and webhook flags: run one after
+/// the other, they share one apiserver restart and one webhook rollout (each costs tens
+/// of seconds on a kind node; the objects themselves take about a second).
+pub fn setup_key(scenario: &crate::scenario::LoadedScenario) -> String {
+    serde_json::to_string(&(&scenario.scenario.cluster, &scenario.scenario.webhook))
+        .unwrap_or_default()
+}
+
 /// Namespaces that belong to the cluster, never deleted at a scenario's end.
 const SYSTEM_NAMESPACES: &[&str] = &[
     "default",
