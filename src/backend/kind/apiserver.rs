@@ -160,6 +160,9 @@ fn edited(mut manifest: Value, hash: &str, flags: &ServiceAccountFlags) -> anyho
         probe.insert("periodSeconds".into(), json!(1));
         probe.insert("failureThreshold".into(), json!(240));
     }
+    // The old apiserver's graceful shutdown holds the port for the pod's grace period (30 s
+    // by default) before the new one can start; nothing here needs draining.
+    manifest["spec"]["terminationGracePeriodSeconds"] = json!(2);
     manifest["metadata"]["annotations"][ANNOTATION] = json!(hash);
     Ok(manifest)
 }
@@ -223,12 +226,93 @@ pub async fn configure(
     .output()
     .await
     .context("writing the kube-apiserver manifest")?;
-    wait_for(node, client, &hash).await?;
+    let issuer = cluster.issuers.first().cloned().unwrap_or_default();
+    wait_for(node, client, &hash, &issuer).await?;
     Ok(Some(began.elapsed()))
 }
 
-/// Until the mirror pod of the new manifest is Ready and `/readyz` answers.
-async fn wait_for(node: &KindCluster, client: &kube::Client, hash: &str) -> anyhow::Result<()> {
+/// The static pods that elect a leader: on one node there is nothing to elect, and an
+/// elected one exits when the apiserver is away longer than its lease (every restart
+/// here), then sits in CrashLoopBackOff for minutes: no pod is scheduled meanwhile.
+const ELECTING: &[&str] = &["kube-scheduler", "kube-controller-manager"];
+
+/// Turns leader election off in the scheduler and the controller-manager (once per
+/// cluster; the kubelet restarts them) and waits until both are Ready.
+pub async fn steady_components(node: &KindCluster, client: &kube::Client) -> anyhow::Result<()> {
+    for name in ELECTING {
+        let path = format!("/etc/kubernetes/manifests/{name}.yaml");
+        let text = node
+            .node_exec(["cat", &path], EXEC)
+            .output()
+            .await
+            .with_context(|| format!("reading the {name} manifest"))?;
+        let mut manifest: Value = serde_norway::from_str(&text)
+            .with_context(|| format!("the {name} manifest does not parse"))?;
+        let command = manifest["spec"]["containers"][0]["command"]
+            .as_array_mut()
+            .with_context(|| format!("the {name} manifest has no command"))?;
+        if command.iter().any(|a| a == "--leader-elect=false") {
+            continue;
+        }
+        command.retain(|a| !a.as_str().is_some_and(|a| a.starts_with("--leader-elect=")));
+        command.push(json!("--leader-elect=false"));
+        let new = serde_json::to_string_pretty(&manifest)?;
+        node.node_exec(
+            [
+                "sh",
+                "-c",
+                &format!("cat > /etc/kubernetes/irsa-lab-{name}.json && mv /etc/kubernetes/irsa-lab-{name}.json {path}"),
+            ],
+            EXEC,
+        )
+        .stdin(new)
+        .output()
+        .await
+        .with_context(|| format!("writing the {name} manifest"))?;
+    }
+    let began = Instant::now();
+    while began.elapsed() < RESTART {
+        let mut ready = 0;
+        for name in ELECTING {
+            let pod = format!("{name}-{}", node.node);
+            if let Ok(pod) = api::get(client, "Pod", Some("kube-system"), &pod).await {
+                let flagged = pod["spec"]["containers"][0]["command"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|a| a == "--leader-elect=false"));
+                if flagged && is_ready(&pod) {
+                    ready += 1;
+                }
+            }
+        }
+        if ready == ELECTING.len() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    bail!(
+        "kube-scheduler and kube-controller-manager were not Ready within {} s of turning leader election off",
+        RESTART.as_secs()
+    )
+}
+
+fn is_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+/// Until the new apiserver serves: the kubelet has made the mirror pod of the new manifest
+/// (it does after stopping the old apiserver), `/readyz` answers, and discovery names the
+/// new issuer. The mirror pod's Ready condition is not waited for: the kubelet reports it
+/// up to a minute late after a static pod is replaced.
+async fn wait_for(
+    node: &KindCluster,
+    client: &kube::Client,
+    hash: &str,
+    issuer: &str,
+) -> anyhow::Result<()> {
     let mirror = format!("kube-apiserver-{}", node.node);
     let began = Instant::now();
     let mut last = String::from("no answer yet");
@@ -237,15 +321,17 @@ async fn wait_for(node: &KindCluster, client: &kube::Client, hash: &str) -> anyh
         match api::get(client, "Pod", Some("kube-system"), &mirror).await {
             Ok(pod) => {
                 let ours = pod["metadata"]["annotations"][ANNOTATION] == hash;
-                let ready = pod["status"]["conditions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
-                if ours && ready && api::raw(client, "/readyz").await.is_ok() {
+                let ready = ours && api::raw(client, "/readyz").await.is_ok();
+                let serves = ready
+                    && api::raw(client, "/.well-known/openid-configuration")
+                        .await
+                        .ok()
+                        .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+                        .is_some_and(|d| d["issuer"] == issuer);
+                if serves {
                     return Ok(());
                 }
-                last = format!("mirror pod: new flags {ours}, ready {ready}");
+                last = format!("mirror pod of the new flags {ours}, /readyz ok {ready}");
             }
             Err(error) => last = error.to_string(),
         }
@@ -255,7 +341,7 @@ async fn wait_for(node: &KindCluster, client: &kube::Client, hash: &str) -> anyh
             [
                 "sh",
                 "-c",
-                "crictl logs --tail 15 $(crictl ps -a --name kube-apiserver -q | head -n 1) 2>&1",
+                "tail -n 15 $(ls -t /var/log/pods/kube-system_kube-apiserver-*/kube-apiserver/*.log | head -n 1) 2>&1",
             ],
             EXEC,
         )

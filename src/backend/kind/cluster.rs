@@ -161,9 +161,11 @@ fn node_image(options: &Options) -> Option<String> {
     present.then_some(offline)
 }
 
-/// The cluster's configuration: kind's defaults, and on 1.35+ kubelets the cgroup v1 opt-in
-/// (harmless on cgroup v2). The apiserver's flags are set per scenario afterwards.
-const CONFIG: &str = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nkubeadmConfigPatches:\n  - |\n    kind: KubeletConfiguration\n    failCgroupV1: false\n";
+/// The cluster's configuration: kind's defaults; on 1.35+ kubelets the cgroup v1 opt-in
+/// (harmless on cgroup v2); and the kubelet rereading static pod manifests every second
+/// rather than every 20 s, since every scenario's apiserver flags are a manifest edit. The
+/// apiserver's flags are set per scenario afterwards.
+const CONFIG: &str = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nkubeadmConfigPatches:\n  - |\n    kind: KubeletConfiguration\n    failCgroupV1: false\n    fileCheckFrequency: 1s\n";
 
 fn state_dir(name: &str) -> PathBuf {
     cache_root().join("kind-clusters").join(name)
@@ -391,6 +393,17 @@ pub async fn open(
     say: &dyn Fn(&str),
 ) -> anyhow::Result<KindCluster> {
     let cluster = KindCluster::up(name, options, say).await?;
+    let steady = async {
+        let client = cluster.client().await?;
+        super::apiserver::steady_components(&cluster, &client).await
+    }
+    .await;
+    if let Err(error) = steady {
+        if cluster.created && !keep {
+            cluster.delete().await;
+        }
+        return Err(error);
+    }
     match cluster.adopt_service_account_key().await {
         Ok(true) => {}
         Ok(false) => say(
