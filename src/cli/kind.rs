@@ -93,7 +93,7 @@ pub fn run(command: KindCommand) -> anyhow::Result<ExitCode> {
                 let kind = cluster::open(&args.name.name, &options, true, &say).await?;
                 let client = kind.client().await?;
                 say("deploying the webhook (webhook/deploy)");
-                webhook::deploy(&client, &Webhook::default()).await?;
+                webhook::deploy(&client, &Webhook::default(), &kind.node).await?;
                 let gateway = kind.gateway().await?;
                 anyhow::Ok((kind, gateway))
             };

@@ -53,6 +53,12 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r#"Post "https://[^/"]+/mutate"#,
             r#"Post "https://[webhook]/mutate"#,
         ),
+        // ... and the address it dials: loopback out of cluster, the Service's ClusterIP in
+        // a real cluster.
+        (
+            r#"(/mutate\?timeout=\d+s": dial tcp )[0-9a-f.:\[\]]+:\d+"#,
+            "${1}[webhook-address]",
+        ),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"\.svc:\d+", ".svc:[port]"),
         (r"kube-api-access-[a-z0-9]{5}", "kube-api-access-[id]"),

@@ -42,6 +42,7 @@ pub fn resource(kind: &str) -> ApiResource {
         "RoleBinding" => ("rbac.authorization.k8s.io", "v1", "rolebindings"),
         "Service" => ("", "v1", "services"),
         "Secret" => ("", "v1", "secrets"),
+        "EndpointSlice" => ("discovery.k8s.io", "v1", "endpointslices"),
         "MutatingWebhookConfiguration" => (
             "admissionregistration.k8s.io",
             "v1",

@@ -20,6 +20,9 @@ use crate::backend::KubeError;
 const MARKER: &str = "irsa-lab-sync";
 const MARKER_NAMESPACE: &str = "kube-system";
 const SYNC_TIMEOUT: Duration = Duration::from_secs(20);
+/// In a kind cluster the webhook's watch also has to come back after each apiserver
+/// restart, with the client's backoff.
+const IN_CLUSTER_SYNC_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How the webhook's answer is obtained.
 #[derive(Debug)]
@@ -37,6 +40,7 @@ enum Probe {
 #[derive(Debug)]
 pub struct WatchBarrier {
     probe: Probe,
+    timeout: Duration,
     annotation: String,
     generation: u64,
 }
@@ -46,6 +50,7 @@ impl WatchBarrier {
     pub fn through_apiserver(annotation_prefix: &str) -> Self {
         Self {
             probe: Probe::DryRun,
+            timeout: IN_CLUSTER_SYNC_TIMEOUT,
             annotation: format!("{annotation_prefix}/role-arn"),
             generation: 0,
         }
@@ -60,6 +65,7 @@ impl WatchBarrier {
             .no_proxy()
             .build()?;
         Ok(Self {
+            timeout: SYNC_TIMEOUT,
             probe: Probe::Direct {
                 client,
                 url: format!("https://127.0.0.1:{port}/mutate"),
@@ -82,7 +88,7 @@ impl WatchBarrier {
         });
         api::apply(kube, "ServiceAccount", Some(MARKER_NAMESPACE), marker).await?;
         let began = Instant::now();
-        while began.elapsed() < SYNC_TIMEOUT {
+        while began.elapsed() < self.timeout {
             if self
                 .probe(kube)
                 .await
@@ -96,7 +102,7 @@ impl WatchBarrier {
             "Timeout",
             format!(
                 "the webhook did not see a ServiceAccount change within {} s (is its watch failing? its log says: webhook.log in the run's directory, or `kubectl -n eks logs deploy/pod-identity-webhook` in a cluster)",
-                SYNC_TIMEOUT.as_secs()
+                self.timeout.as_secs()
             ),
         ))
     }

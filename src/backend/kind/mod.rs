@@ -135,7 +135,7 @@ impl KindBackend {
             &self.client,
             "Pod",
             Some(namespace),
-            pods::runnable(&object),
+            pods::runnable(&object, &self.cluster.node),
         )
         .await?;
         let name = created["metadata"]["name"]
@@ -313,7 +313,7 @@ impl Backend for KindBackend {
         apiserver::configure(&kind, &client, cluster)
             .await
             .map_err(failed("kube-apiserver (static pod)"))?;
-        webhook::deploy(&client, &context.webhook)
+        webhook::deploy(&client, &context.webhook, &kind.node)
             .await
             .map_err(failed("the webhook (in-cluster)"))?;
         let reachable = context.webhook.running
@@ -387,7 +387,8 @@ impl Backend for KindBackend {
             KubeObject::Pod(_) => self.start_pod(&namespace, value).await,
             KubeObject::Deployment(_) => {
                 let mut runnable = value.clone();
-                runnable["spec"]["template"] = pods::runnable(&value["spec"]["template"]);
+                runnable["spec"]["template"] =
+                    pods::runnable(&value["spec"]["template"], &self.cluster.node);
                 api::apply(&self.client, "Deployment", Some(&namespace), runnable).await?;
                 self.created.insert((
                     "Deployment".into(),

@@ -31,11 +31,16 @@ fn each_container(pod: &mut Value, mut f: impl FnMut(&mut Value)) {
     }
 }
 
-/// `pod` with every container running the workload image. Init containers run to
-/// completion (`cat /dev/null`); native sidecars (`restartPolicy: Always`) hold like the
-/// main containers.
-pub fn runnable(pod: &Value) -> Value {
+/// `pod` with every container running the workload image, placed on `node`. Init
+/// containers run to completion (`cat /dev/null`); native sidecars (`restartPolicy:
+/// Always`) hold like the main containers. The harness places the pod itself (as a
+/// DaemonSet does): after each apiserver restart the scheduler's watches back off for up
+/// to half a minute, and on one node there is no choice to make.
+pub fn runnable(pod: &Value, node: &str) -> Value {
     let mut pod = pod.clone();
+    if pod["spec"].get("nodeName").is_none() {
+        pod["spec"]["nodeName"] = json!(node);
+    }
     each_container(&mut pod, |container| {
         let holds =
             container.get("restartPolicy").is_none() || container["restartPolicy"] == "Always";
@@ -214,7 +219,8 @@ mod tests {
 
     #[test]
     fn every_container_runs_the_workload_and_init_containers_finish() {
-        let out = runnable(&pod());
+        let out = runnable(&pod(), "n");
+        assert_eq!(out["spec"]["nodeName"], "n");
         assert_eq!(out["spec"]["containers"][0]["image"], WORKLOAD_IMAGE);
         assert_eq!(out["spec"]["containers"][0]["args"], json!(["hold"]));
         assert_eq!(
@@ -226,7 +232,7 @@ mod tests {
 
     #[test]
     fn the_stored_pod_gets_back_the_images_and_commands_as_written() {
-        let mut stored = runnable(&pod());
+        let mut stored = runnable(&pod(), "n");
         stored["spec"]["containers"][0]["env"] = json!([{"name": "AWS_ROLE_ARN", "value": "r"}]);
         restore(&mut stored, &pod());
         let app = &stored["spec"]["containers"][0];

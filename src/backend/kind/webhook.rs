@@ -67,8 +67,10 @@ fn arguments(manifest: &[Value], flags: &[String]) -> Vec<Value> {
         .collect()
 }
 
-/// The Deployment for `setup`.
-fn deployment(setup: &Webhook) -> anyhow::Result<Value> {
+/// The Deployment for `setup`, its pod placed on `node` (as `kubectl apply` would leave it
+/// to the scheduler, whose watches back off for up to half a minute after each apiserver
+/// restart here).
+fn deployment(setup: &Webhook, node: &str) -> anyhow::Result<Value> {
     let mut deployment = documents(DEPLOYMENT)?
         .pop()
         .context("webhook/deploy/deployment.yaml is empty")?;
@@ -77,6 +79,7 @@ fn deployment(setup: &Webhook) -> anyhow::Result<Value> {
     container["args"] = json!(arguments(&args, &setup.flags));
     // Loaded with `kind load`; a pull would go to a registry this machine may not reach.
     container["imagePullPolicy"] = json!("Never");
+    deployment["spec"]["template"]["spec"]["nodeName"] = json!(node);
     deployment["spec"]["replicas"] = json!(if setup.running { 1 } else { 0 });
     Ok(deployment)
 }
@@ -99,7 +102,7 @@ fn registration(setup: &Webhook, ca_pem: &str) -> anyhow::Result<Value> {
 
 /// Deploys (or updates) the webhook for one scenario and waits until it is in the state
 /// the scenario describes.
-pub async fn deploy(client: &kube::Client, setup: &Webhook) -> anyhow::Result<()> {
+pub async fn deploy(client: &kube::Client, setup: &Webhook, node: &str) -> anyhow::Result<()> {
     for text in MANIFESTS {
         for object in documents(text)? {
             apply_object(client, object).await?;
@@ -123,7 +126,7 @@ pub async fn deploy(client: &kube::Client, setup: &Webhook) -> anyhow::Result<()
     // Running first, even when the scenario wants it down: its start-up makes the Secret.
     let mut up = setup.clone();
     up.running = true;
-    apply_object(client, deployment(&up)?).await?;
+    apply_object(client, deployment(&up, node)?).await?;
     wait_rolled_out(client, 1).await?;
     let ca = wait_serving_ca(client).await?;
     let published = if setup.ca_bundle_matches {
@@ -133,8 +136,9 @@ pub async fn deploy(client: &kube::Client, setup: &Webhook) -> anyhow::Result<()
     };
     apply_object(client, registration(setup, &published)?).await?;
     if !setup.running {
-        apply_object(client, deployment(setup)?).await?;
+        apply_object(client, deployment(setup, node)?).await?;
         wait_rolled_out(client, 0).await?;
+        wait_no_endpoints(client).await?;
     }
     if !setup.registered {
         let resource = api::resource("MutatingWebhookConfiguration");
@@ -146,6 +150,38 @@ pub async fn deploy(client: &kube::Client, setup: &Webhook) -> anyhow::Result<()
             .context("deleting the webhook's registration")?;
     }
     Ok(())
+}
+
+/// Until the Service has no ready endpoint left, so the apiserver's call is refused, as
+/// with the webhook down, rather than sent to a pod that is going away.
+async fn wait_no_endpoints(client: &kube::Client) -> anyhow::Result<()> {
+    let slices: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &api::resource("EndpointSlice"),
+    );
+    let params = kube::api::ListParams::default().labels(&format!("kubernetes.io/service-name={NAME}"));
+    let began = Instant::now();
+    while began.elapsed() < ROLLOUT {
+        let list = slices.list(&params).await.context("listing the webhook's EndpointSlices")?;
+        let ready = list.items.iter().any(|slice| {
+            slice.data["endpoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["conditions"]["ready"] != false)
+        });
+        if !ready {
+            // kube-proxy turns the empty slice into a REJECT rule a moment later.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    bail!(
+        "the webhook's Service still had ready endpoints {} s after scaling it to zero",
+        ROLLOUT.as_secs()
+    )
 }
 
 /// The CA of the webhook's serving certificate, from the Secret it keeps it in.
@@ -229,7 +265,8 @@ mod tests {
             flags: vec!["--aws-default-region=us-east-1".into()],
             ..Webhook::default()
         };
-        let deployment = deployment(&setup).unwrap();
+        let deployment = deployment(&setup, "n").unwrap();
+        assert_eq!(deployment["spec"]["template"]["spec"]["nodeName"], "n");
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
         let args = container["args"].as_array().unwrap();
         assert!(args.contains(&json!("--in-cluster=true")));
