@@ -103,8 +103,14 @@ fn main() {
     });
     let all = std::env::var_os("IRSA_LAB_KIND_ALL").is_some();
     let names: Vec<String> = files.iter().map(|p| tier::stem(p)).collect();
-    let unknown: Vec<&&str> = TIER.iter().filter(|t| !names.iter().any(|n| n == **t)).collect();
-    assert!(unknown.is_empty(), "TIER names scenarios that do not exist: {unknown:?}");
+    let unknown: Vec<&&str> = TIER
+        .iter()
+        .filter(|t| !names.iter().any(|n| n == **t))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "TIER names scenarios that do not exist: {unknown:?}"
+    );
     if !all {
         files.retain(|p| TIER.contains(&tier::stem(p).as_str()));
         eprintln!(

@@ -12,6 +12,20 @@ use crate::backend::KubeError;
 /// The node every pod is bound to (there is no kubelet behind it).
 pub const NODE: &str = "node-1";
 
+/// A client from a kubeconfig file, with bounded connects and reads (a restarting apiserver
+/// must not hang a step).
+pub async fn client_from(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let mut config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await?;
+    config.read_timeout = Some(std::time::Duration::from_secs(30));
+    config.connect_timeout = Some(std::time::Duration::from_secs(10));
+    Ok(pod_identity_webhook::sources::kube_client::build(config)?)
+}
+
 /// kube's refusal as a step outcome.
 pub fn refusal(error: kube::Error) -> KubeError {
     match error {

@@ -105,15 +105,7 @@ impl ControlPlane {
 
     /// An admin client.
     pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig_path())?;
-        let mut config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await?;
-        config.read_timeout = Some(Duration::from_secs(30));
-        config.connect_timeout = Some(Duration::from_secs(10));
-        Ok(pod_identity_webhook::sources::kube_client::build(config)?)
+        crate::backend::control_plane::api::client_from(&self.kubeconfig_path()).await
     }
 
     /// Stops the apiserver and starts it again with `cluster`'s flags.

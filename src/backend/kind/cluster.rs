@@ -358,15 +358,7 @@ impl KindCluster {
 
     /// An admin client for the cluster.
     pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
-        let mut config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await?;
-        config.read_timeout = Some(Duration::from_secs(30));
-        config.connect_timeout = Some(Duration::from_secs(10));
-        Ok(pod_identity_webhook::sources::kube_client::build(config)?)
+        crate::backend::control_plane::api::client_from(&self.kubeconfig).await
     }
 
     /// Our kubectl, for this cluster.

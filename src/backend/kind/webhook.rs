@@ -155,15 +155,16 @@ pub async fn deploy(client: &kube::Client, setup: &Webhook, node: &str) -> anyho
 /// Until the Service has no ready endpoint left, so the apiserver's call is refused, as
 /// with the webhook down, rather than sent to a pod that is going away.
 async fn wait_no_endpoints(client: &kube::Client) -> anyhow::Result<()> {
-    let slices: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        client.clone(),
-        NAMESPACE,
-        &api::resource("EndpointSlice"),
-    );
-    let params = kube::api::ListParams::default().labels(&format!("kubernetes.io/service-name={NAME}"));
+    let slices: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client.clone(), NAMESPACE, &api::resource("EndpointSlice"));
+    let params =
+        kube::api::ListParams::default().labels(&format!("kubernetes.io/service-name={NAME}"));
     let began = Instant::now();
     while began.elapsed() < ROLLOUT {
-        let list = slices.list(&params).await.context("listing the webhook's EndpointSlices")?;
+        let list = slices
+            .list(&params)
+            .await
+            .context("listing the webhook's EndpointSlices")?;
         let ready = list.items.iter().any(|slice| {
             slice.data["endpoints"]
                 .as_array()
