@@ -83,6 +83,42 @@ fn sa_object(meta: kube::api::ObjectMeta) -> Option<SaObject> {
     })
 }
 
+/// The watches' reconnect delays: 250 ms doubling to at most 5 s, from the start again once
+/// an event arrives. kube's default grows to 30 s, which after an apiserver restart leaves
+/// the webhook admitting pods with a stale view of ServiceAccounts for up to half a minute
+/// after the apiserver is back; a relist every 5 s while it is down costs it nothing.
+#[derive(Debug, Clone)]
+struct QuickBackoff {
+    next: std::time::Duration,
+}
+
+impl QuickBackoff {
+    const FIRST: std::time::Duration = std::time::Duration::from_millis(250);
+    const MAX: std::time::Duration = std::time::Duration::from_secs(5);
+}
+
+impl Default for QuickBackoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
+impl Iterator for QuickBackoff {
+    type Item = std::time::Duration;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let delay = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        Some(delay)
+    }
+}
+
+impl kube::runtime::utils::Backoff for QuickBackoff {
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 /// Watches every ServiceAccount (metadata only) into `store`, forever, with backoff on errors.
 ///
 /// Since kube 5 an `Api<PartialObjectMeta<K>>` sends `Accept:
@@ -92,7 +128,7 @@ fn sa_object(meta: kube::api::ObjectMeta) -> Option<SaObject> {
 /// `tests/sa_metadata_watch.rs` checks the header against a stand-in apiserver.
 pub async fn watch_service_accounts(client: kube::Client, store: Arc<SaStore>) {
     let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(client);
-    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    let stream = watcher::watcher(api, watcher::Config::default()).backoff(QuickBackoff::default());
     futures::pin_mut!(stream);
     while let Some(item) = stream.next().await {
         let event = match item {
@@ -130,7 +166,7 @@ pub async fn watch_config_map<T: Default + Send + Sync + 'static>(
 ) {
     let api: Api<ConfigMap> = Api::namespaced(client, namespace);
     let cfg = watcher::Config::default().fields(&format!("metadata.name={CONFIG_MAP_NAME}"));
-    let stream = watcher::watcher(api, cfg).default_backoff();
+    let stream = watcher::watcher(api, cfg).backoff(QuickBackoff::default());
     futures::pin_mut!(stream);
     let mut seen_in_relist = false;
     while let Some(item) = stream.next().await {
@@ -198,5 +234,20 @@ impl SaFetcher for KubeSaFetcher {
             Ok(meta.and_then(|m| sa_object(m.metadata)))
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::utils::Backoff;
+
+    #[test]
+    fn reconnect_delays_double_to_five_seconds_and_start_over_after_a_reset() {
+        let mut backoff = QuickBackoff::default();
+        let delays: Vec<u128> = (&mut backoff).take(7).map(|d| d.as_millis()).collect();
+        assert_eq!(delays, [250, 500, 1000, 2000, 4000, 5000, 5000]);
+        backoff.reset();
+        assert_eq!(backoff.next().map(|d| d.as_millis()), Some(250));
     }
 }
