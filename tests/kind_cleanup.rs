@@ -59,7 +59,7 @@ steps:
         metadata: {name: app}
         spec: {serviceAccountName: app, containers: [{name: app, image: amazon/aws-cli}]}
   - assumeRole: {pod: app}
-    expect: {error: AccessDenied}
+    expect: {error: {code: AccessDenied}}
 "#;
 
 /// Starts `irsa-lab run --backend kind --cluster NAME FILE`.

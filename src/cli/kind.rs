@@ -97,7 +97,18 @@ pub fn run(command: KindCommand) -> anyhow::Result<ExitCode> {
                 let gateway = kind.gateway().await?;
                 anyhow::Ok((kind, gateway))
             };
-            let (kind, gateway) = tokio_interruptible(&runtime, up)??;
+            let existed = runtime
+                .block_on(cluster::exists(&args.name.name))
+                .unwrap_or(true);
+            let (kind, gateway) = match tokio_interruptible(&runtime, up) {
+                Ok(done) => done?,
+                Err(interrupted) => {
+                    if !existed {
+                        let _ = runtime.block_on(cluster::delete_by_name(&args.name.name));
+                    }
+                    return Err(interrupted);
+                }
+            };
             println!("export KUBECONFIG={}", kind.kubeconfig.display());
             println!("# pods reach the host at {gateway}: irsa-lab serve --bind {gateway}");
             println!("# scenarios on it: irsa-lab kind run --name {}", kind.name);

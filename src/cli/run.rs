@@ -214,12 +214,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         node_image: args.kind.node_image.clone(),
         config: None,
     };
+    let existed = runtime
+        .block_on(kind_cluster::exists(&args.kind.cluster))
+        .unwrap_or(true);
     match interruptible(
         &runtime,
         kind_cluster::open(&args.kind.cluster, &options, args.kind.keep, &say),
     ) {
-        // Dropped mid-creation: the creation's guard has removed what kind made.
-        None => return Ok(ExitCode::from(130)),
+        // Ctrl-C while the cluster was being made: what this run made goes (during `kind
+        // create` itself the creation's guard has done it already).
+        None => {
+            if !existed {
+                say(&format!(
+                    "interrupted: deleting kind cluster {}",
+                    args.kind.cluster
+                ));
+                let _ = runtime.block_on(kind_cluster::delete_by_name(&args.kind.cluster));
+            }
+            return Ok(ExitCode::from(130));
+        }
         Some(Err(error)) => {
             eprintln!("error: the kind backend cannot start: {error:#}");
             return Ok(ExitCode::from(2));

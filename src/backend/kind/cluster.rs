@@ -421,6 +421,13 @@ pub fn current() -> Option<KindCluster> {
         .map(|(c, _)| c.clone())
 }
 
+/// Whether a kind cluster `name` exists (so an interrupted run knows whether it made it).
+pub async fn exists(name: &str) -> anyhow::Result<bool> {
+    let tools = Tools::locate().await?;
+    let clusters = tools.kind(QUICK).args(["get", "clusters"]).output().await?;
+    Ok(clusters.lines().any(|l| l.trim() == name))
+}
+
 /// Deletes the cluster `name` (and the `kind` network when nothing uses it), whoever made
 /// it: `irsa-lab kind down`, and an interrupted creation.
 pub async fn delete_by_name(name: &str) -> anyhow::Result<()> {
