@@ -23,10 +23,11 @@ const WORKLOAD: &str = "/usr/local/bin/irsa-lab-workload";
 /// The fields of a container the swap changes.
 const SWAPPED: &[&str] = &["image", "imagePullPolicy", "command", "args"];
 
-fn each_container(pod: &mut Value, mut f: impl FnMut(&mut Value)) {
-    for list in ["containers", "initContainers"] {
+/// Calls `f(container, is_init)` for every container, main ones first.
+fn each_container(pod: &mut Value, mut f: impl FnMut(&mut Value, bool)) {
+    for (list, init) in [("containers", false), ("initContainers", true)] {
         for container in pod["spec"][list].as_array_mut().into_iter().flatten() {
-            f(container);
+            f(container, init);
         }
     }
 }
@@ -41,9 +42,8 @@ pub fn runnable(pod: &Value, node: &str) -> Value {
     if pod["spec"].get("nodeName").is_none() {
         pod["spec"]["nodeName"] = json!(node);
     }
-    each_container(&mut pod, |container| {
-        let holds =
-            container.get("restartPolicy").is_none() || container["restartPolicy"] == "Always";
+    each_container(&mut pod, |container, init| {
+        let holds = !init || container["restartPolicy"] == "Always";
         container["image"] = json!(WORKLOAD_IMAGE);
         container["imagePullPolicy"] = json!("Never");
         container["command"] = json!([WORKLOAD]);
@@ -60,9 +60,9 @@ pub fn runnable(pod: &Value, node: &str) -> Value {
 pub fn restore(stored: &mut Value, applied: &Value) {
     let mut originals = Vec::new();
     let mut applied = applied.clone();
-    each_container(&mut applied, |c| originals.push(c.clone()));
+    each_container(&mut applied, |c, _| originals.push(c.clone()));
     let mut index = 0;
-    each_container(stored, |container| {
+    each_container(stored, |container, _| {
         let Some(original) = originals.get(index) else {
             return;
         };
