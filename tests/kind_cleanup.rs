@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 const IRSA_LAB: &str = env!("CARGO_BIN_EXE_irsa-lab");
 
+/// One case at a time: both look at kind's one docker network, which another case's
+/// cluster would keep alive.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Containers of kind cluster `name`, by kind's label.
 fn containers(name: &str) -> Vec<String> {
     let out = Command::new("docker")
@@ -116,6 +120,7 @@ fn failing_file() -> tempfile::NamedTempFile {
 #[test]
 #[ignore = "needs Docker, kind and our images: cargo test --test kind_cleanup -- --ignored"]
 fn a_failing_scenario_leaves_no_cluster_and_no_network() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let name = "irsa-lab-cleanup-fail";
     let had_network = network_exists();
     let file = failing_file();
@@ -134,6 +139,7 @@ fn a_failing_scenario_leaves_no_cluster_and_no_network() {
 #[test]
 #[ignore = "needs Docker, kind and our images: cargo test --test kind_cleanup -- --ignored"]
 fn ctrl_c_in_the_middle_leaves_no_cluster() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let name = "irsa-lab-cleanup-int";
     let had_network = network_exists();
     let file = failing_file();
