@@ -273,13 +273,18 @@ pub fn container_env(
     })
 }
 
-/// `exp - iat` of a token.
-pub fn token_lifetime(token: &str) -> Option<i64> {
+/// A JWT's claims, unverified (the harness reads what it was handed).
+pub fn token_claims(token: &str) -> Option<Value> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
         .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `exp - iat` of a token.
+pub fn token_lifetime(token: &str) -> Option<i64> {
+    let claims = token_claims(token)?;
     Some(claims["exp"].as_i64()? - claims["iat"].as_i64()?)
 }

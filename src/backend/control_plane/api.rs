@@ -264,3 +264,10 @@ pub async fn set_anonymous_discovery(client: &kube::Client, on: bool) -> Result<
         Err(other) => Err(refusal(other)),
     }
 }
+
+/// What the apiserver serves at `/.well-known/openid-configuration` and `/openid/v1/jwks`.
+pub async fn discovery_documents(client: &kube::Client) -> Result<(String, String), KubeError> {
+    let discovery = raw(client, "/.well-known/openid-configuration").await?;
+    let jwks = raw(client, "/openid/v1/jwks").await?;
+    Ok((discovery, jwks))
+}

@@ -348,9 +348,7 @@ impl Backend for ControlPlaneBackend {
     }
 
     async fn discovery_documents(&self) -> Result<(String, String), KubeError> {
-        let discovery = api::raw(&self.client, "/.well-known/openid-configuration").await?;
-        let jwks = api::raw(&self.client, "/openid/v1/jwks").await?;
-        Ok((discovery, jwks))
+        api::discovery_documents(&self.client).await
     }
 
     fn discovery_endpoint(&self) -> Option<(String, String)> {

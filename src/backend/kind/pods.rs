@@ -194,13 +194,7 @@ pub async fn read_file(
 
 /// `iat` of a token (when the kubelet got it).
 pub fn issued_at(token: &str) -> Option<i64> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims["iat"].as_i64()
+    crate::backend::kubelet::token_claims(token)?["iat"].as_i64()
 }
 
 #[cfg(test)]
