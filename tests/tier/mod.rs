@@ -107,6 +107,10 @@ pub fn summary(backend: BackendKind) {
         .iter()
         .filter(|(_, c, _)| c.equal() && c.stopped_at.is_none() && c.declared_different.is_empty())
         .count();
+    let declared = results
+        .iter()
+        .filter(|(_, c, _)| c.equal() && c.stopped_at.is_none() && !c.declared_different.is_empty())
+        .count();
     let prefix = results
         .iter()
         .filter(|(_, c, _)| c.equal() && c.stopped_at.is_some_and(|n| n > 1))
@@ -118,7 +122,7 @@ pub fn summary(backend: BackendKind) {
     let different = results.iter().filter(|(_, c, _)| !c.equal()).count();
     let seconds: f64 = results.iter().map(|(_, _, s)| s).sum();
     println!(
-        "\n{backend} equality: {} scenarios; {whole} equal to their emulated snapshot end to end, {prefix} equal up to a declared step they cannot play, {none} declared not playable at all, {different} different; {seconds:.0} s of scenario time",
+        "\n{backend} equality: {} scenarios; {whole} equal to their emulated snapshot end to end, {declared} equal but for a declared difference, {prefix} equal up to a declared step they cannot play, {none} declared not playable at all, {different} different; {seconds:.0} s of scenario time",
         results.len()
     );
 }

@@ -167,13 +167,22 @@ fn edited(mut manifest: Value, hash: &str, flags: &ServiceAccountFlags) -> anyho
     Ok(manifest)
 }
 
-/// Gives the node's apiserver `cluster`'s flags. Returns how long the restart took, or
-/// `None` when it already had them.
+/// What [`configure`] did when the apiserver had other flags.
+#[derive(Debug, Clone)]
+pub struct Restarted {
+    /// Names the new flags (the manifest's annotation).
+    pub hash: String,
+    /// Whether the new apiserver signs with kubeadm's key (every later one accepts it).
+    pub signs_with_kubeadm_key: bool,
+}
+
+/// Gives the node's apiserver `cluster`'s flags. Returns what the restart was, or `None`
+/// when it already had them.
 pub async fn configure(
     node: &KindCluster,
     client: &kube::Client,
     cluster: &ClusterState,
-) -> anyhow::Result<Option<Duration>> {
+) -> anyhow::Result<Option<Restarted>> {
     let text = node
         .node_exec(["cat", MANIFEST], EXEC)
         .output()
@@ -228,79 +237,15 @@ pub async fn configure(
     .context("writing the kube-apiserver manifest")?;
     let issuer = cluster.issuers.first().cloned().unwrap_or_default();
     wait_for(node, client, &hash, &issuer).await?;
-    Ok(Some(began.elapsed()))
-}
-
-/// The static pods that elect a leader: on one node there is nothing to elect, and an
-/// elected one exits when the apiserver is away longer than its lease (every restart
-/// here), then sits in CrashLoopBackOff for minutes: no pod is scheduled meanwhile.
-const ELECTING: &[&str] = &["kube-scheduler", "kube-controller-manager"];
-
-/// Turns leader election off in the scheduler and the controller-manager (once per
-/// cluster; the kubelet restarts them) and waits until both are Ready.
-pub async fn steady_components(node: &KindCluster, client: &kube::Client) -> anyhow::Result<()> {
-    for name in ELECTING {
-        let path = format!("/etc/kubernetes/manifests/{name}.yaml");
-        let text = node
-            .node_exec(["cat", &path], EXEC)
-            .output()
-            .await
-            .with_context(|| format!("reading the {name} manifest"))?;
-        let mut manifest: Value = serde_norway::from_str(&text)
-            .with_context(|| format!("the {name} manifest does not parse"))?;
-        let command = manifest["spec"]["containers"][0]["command"]
-            .as_array_mut()
-            .with_context(|| format!("the {name} manifest has no command"))?;
-        if command.iter().any(|a| a == "--leader-elect=false") {
-            continue;
-        }
-        command.retain(|a| !a.as_str().is_some_and(|a| a.starts_with("--leader-elect=")));
-        command.push(json!("--leader-elect=false"));
-        let new = serde_json::to_string_pretty(&manifest)?;
-        node.node_exec(
-            [
-                "sh",
-                "-c",
-                &format!("cat > /etc/kubernetes/irsa-lab-{name}.json && mv /etc/kubernetes/irsa-lab-{name}.json {path}"),
-            ],
-            EXEC,
-        )
-        .stdin(new)
-        .output()
-        .await
-        .with_context(|| format!("writing the {name} manifest"))?;
-    }
-    let began = Instant::now();
-    while began.elapsed() < RESTART {
-        let mut ready = 0;
-        for name in ELECTING {
-            let pod = format!("{name}-{}", node.node);
-            if let Ok(pod) = api::get(client, "Pod", Some("kube-system"), &pod).await {
-                let flagged = pod["spec"]["containers"][0]["command"]
-                    .as_array()
-                    .is_some_and(|c| c.iter().any(|a| a == "--leader-elect=false"));
-                if flagged && is_ready(&pod) {
-                    ready += 1;
-                }
-            }
-        }
-        if ready == ELECTING.len() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    bail!(
-        "kube-scheduler and kube-controller-manager were not Ready within {} s of turning leader election off",
-        RESTART.as_secs()
-    )
-}
-
-fn is_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    tracing::info!(
+        seconds = began.elapsed().as_secs_f32(),
+        flags = %hash,
+        "kube-apiserver restarted with the scenario's service-account flags"
+    );
+    Ok(Some(Restarted {
+        signs_with_kubeadm_key: cluster.signer().public_key().kid() == kubeadm_kid,
+        hash,
+    }))
 }
 
 /// Until the new apiserver serves: the kubelet has made the mirror pod of the new manifest

@@ -387,7 +387,7 @@ pub async fn open(
     let cluster = KindCluster::up(name, options, say).await?;
     let steady = async {
         let client = cluster.client().await?;
-        super::apiserver::steady_components(&cluster, &client).await
+        super::components::steady_components(&cluster, &client).await
     }
     .await;
     if let Err(error) = steady {

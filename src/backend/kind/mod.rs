@@ -13,6 +13,7 @@
 pub mod apiserver;
 pub mod cluster;
 pub mod command;
+pub mod components;
 pub mod pods;
 pub mod webhook;
 
@@ -80,6 +81,9 @@ pub struct KindBackend {
     namespaces: BTreeSet<String>,
     webhook_namespace: String,
     watch_config_map: bool,
+    /// The apiserver restarted in this scenario while its pods ran: the kubelet's watch
+    /// reconnects with backoff, and is restarted before the next pod once none runs.
+    kubelet_behind: bool,
 }
 
 impl std::fmt::Debug for KindBackend {
@@ -118,10 +122,16 @@ impl KindBackend {
     }
 
     async fn sync_webhook(&mut self) -> Result<(), KubeError> {
-        match &mut self.barrier {
-            Some(barrier) => barrier.wait(&self.client).await,
-            None => Ok(()),
-        }
+        let Some(barrier) = &mut self.barrier else {
+            return Ok(());
+        };
+        let began = std::time::Instant::now();
+        barrier.wait(&self.client).await?;
+        tracing::info!(
+            seconds = began.elapsed().as_secs_f32(),
+            "the webhook has seen every ServiceAccount change"
+        );
+        Ok(())
     }
 
     /// Creates the pod (admission calls the webhook), waits for the kubelet to start it,
@@ -131,6 +141,12 @@ impl KindBackend {
         namespace: &str,
         object: Value,
     ) -> Result<Option<Pod>, KubeError> {
+        if self.kubelet_behind && !self.any_pod_runs().await? {
+            components::restart_kubelet(&self.cluster)
+                .await
+                .map_err(|e| KubeError::new("InternalError", format!("{e:#}")))?;
+            self.kubelet_behind = false;
+        }
         let created = api::create(
             &self.client,
             "Pod",
@@ -145,8 +161,15 @@ impl KindBackend {
         self.created
             .insert(("Pod".into(), namespace.to_owned(), name.clone()));
         // A pod the kubelet cannot start is still stored; reading its files says why.
+        let began = std::time::Instant::now();
         let mut stored = match pods::wait_started(&self.client, namespace, &name).await {
-            Ok(pod) => pod,
+            Ok(pod) => {
+                tracing::info!(
+                    seconds = began.elapsed().as_secs_f32(),
+                    "pod {namespace}/{name} started"
+                );
+                pod
+            }
             Err(why) => {
                 self.not_started.insert(key(namespace, &name), why);
                 api::get(&self.client, "Pod", Some(namespace), &name).await?
@@ -238,6 +261,23 @@ impl KindBackend {
         })
     }
 
+    /// Whether a pod runs in a namespace of the scenario (a kubelet restart would give it
+    /// new tokens).
+    async fn any_pod_runs(&self) -> Result<bool, KubeError> {
+        for namespace in &self.namespaces {
+            let pods: kube::Api<kube::api::DynamicObject> =
+                kube::Api::namespaced_with(self.client.clone(), namespace, &api::resource("Pod"));
+            let list = pods
+                .list(&Default::default())
+                .await
+                .map_err(|e| KubeError::new("InternalError", format!("listing pods: {e}")))?;
+            if !list.items.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// A restarted pod: deleted, gone, created again from what was applied (the kubelet of
     /// the new pod fetches new tokens; a real kubelet cannot be told to refresh).
     async fn restart_pod(&mut self, k: &Key) -> Result<(), KubeError> {
@@ -310,12 +350,29 @@ impl Backend for KindBackend {
             .client()
             .await
             .map_err(failed("the Kubernetes client"))?;
-        apiserver::configure(&kind, &client, cluster)
+        // No scenario pod runs yet: every client may start afresh, the kubelet too.
+        if let Some(restarted) = apiserver::configure(&kind, &client, cluster)
             .await
-            .map_err(failed("kube-apiserver (static pod)"))?;
+            .map_err(failed("kube-apiserver (static pod)"))?
+        {
+            let which = components::Reconnect {
+                kubelet: restarted.signs_with_kubeadm_key,
+                kube_proxy: restarted.signs_with_kubeadm_key,
+            };
+            components::reconnect(&kind, &client, &restarted.hash, which)
+                .await
+                .map_err(failed(
+                    "the cluster's components after the apiserver restart",
+                ))?;
+        }
+        let began = std::time::Instant::now();
         webhook::deploy(&client, &context.webhook, &kind.node)
             .await
             .map_err(failed("the webhook (in-cluster)"))?;
+        tracing::info!(
+            seconds = began.elapsed().as_secs_f32(),
+            "the webhook is deployed as the scenario has it"
+        );
         let reachable = context.webhook.running
             && context.webhook.registered
             && context.webhook.ca_bundle_matches;
@@ -332,6 +389,7 @@ impl Backend for KindBackend {
             namespaces: BTreeSet::new(),
             webhook_namespace: flags.namespace.clone(),
             watch_config_map: flags.watch_config_map,
+            kubelet_behind: false,
         };
         let prepared: Result<(), KubeError> = async {
             backend.ensure_namespace("default").await?;
@@ -513,9 +571,23 @@ impl Backend for KindBackend {
     }
 
     async fn reconfigure(&mut self, cluster: &ClusterState) -> Result<(), BackendError> {
-        apiserver::configure(&self.cluster, &self.client, cluster)
+        // The scenario's pods run: a kubelet restart now would give them new tokens, which
+        // no real apiserver change does. It waits for the next pod (see `start_pod`).
+        if let Some(restarted) = apiserver::configure(&self.cluster, &self.client, cluster)
             .await
-            .map_err(failed("kube-apiserver (static pod)"))?;
+            .map_err(failed("kube-apiserver (static pod)"))?
+        {
+            let which = components::Reconnect {
+                kubelet: false,
+                kube_proxy: restarted.signs_with_kubeadm_key,
+            };
+            components::reconnect(&self.cluster, &self.client, &restarted.hash, which)
+                .await
+                .map_err(failed(
+                    "the cluster's components after the apiserver restart",
+                ))?;
+            self.kubelet_behind = restarted.signs_with_kubeadm_key;
+        }
         api::set_anonymous_discovery(&self.client, cluster.anonymous_discovery)
             .await
             .map_err(|e| failed("the discovery binding")(e.into()))
