@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use super::cluster::KindCluster;
+use super::components::{read_static_pod, write_static_pod};
 use irsa_emulator::issuer::PublicKey;
 
 use crate::backend::ClusterState;
@@ -28,7 +29,8 @@ use crate::backend::apiserver_flags::{
 };
 use crate::backend::control_plane::api;
 
-const MANIFEST: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+/// The static pod (`/etc/kubernetes/manifests/kube-apiserver.yaml`).
+const NAME: &str = "kube-apiserver";
 /// Where the key files go in the node (a hostPath volume of the static pod).
 const KEY_ROOT: &str = "/etc/irsa-lab/keys";
 const VOLUME: &str = "irsa-lab-keys";
@@ -183,13 +185,7 @@ pub async fn configure(
     client: &kube::Client,
     cluster: &ClusterState,
 ) -> anyhow::Result<Option<Restarted>> {
-    let text = node
-        .node_exec(["cat", MANIFEST], EXEC)
-        .output()
-        .await
-        .context("reading the kube-apiserver static pod manifest")?;
-    let manifest: Value =
-        serde_norway::from_str(&text).context("the kube-apiserver manifest does not parse")?;
+    let manifest = read_static_pod(node, NAME).await?;
     let kubeadm_key = node
         .node_exec(["cat", KUBEADM_KEY], EXEC)
         .output()
@@ -221,20 +217,7 @@ pub async fn configure(
         .await
         .with_context(|| format!("copying {name} into the node"))?;
     }
-    let new = serde_json::to_string_pretty(&edited(manifest, &hash, &flags)?)?;
-    // Written beside, then moved: the kubelet never reads half a manifest.
-    node.node_exec(
-        [
-            "sh",
-            "-c",
-            &format!("cat > /etc/kubernetes/irsa-lab-apiserver.json && mv /etc/kubernetes/irsa-lab-apiserver.json {MANIFEST}"),
-        ],
-        EXEC,
-    )
-    .stdin(new)
-    .output()
-    .await
-    .context("writing the kube-apiserver manifest")?;
+    write_static_pod(node, NAME, &edited(manifest, &hash, &flags)?).await?;
     let issuer = cluster.issuers.first().cloned().unwrap_or_default();
     wait_for(node, client, &hash, &issuer).await?;
     tracing::info!(
@@ -258,7 +241,7 @@ async fn wait_for(
     hash: &str,
     issuer: &str,
 ) -> anyhow::Result<()> {
-    let mirror = format!("kube-apiserver-{}", node.node);
+    let mirror = format!("{NAME}-{}", node.node);
     let began = Instant::now();
     let mut last = String::from("no answer yet");
     while began.elapsed() < RESTART {

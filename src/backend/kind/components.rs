@@ -18,10 +18,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+use super::apiserver::Restarted;
 use super::cluster::KindCluster;
 use crate::backend::control_plane::api;
 
 const EXEC: Duration = Duration::from_secs(30);
+/// The kubelet's static pod directory (kubeadm's).
+const MANIFESTS: &str = "/etc/kubernetes/manifests";
 /// How long the kubelet may take to restart a static pod on 2 busy cores.
 const RESTART: Duration = Duration::from_secs(180);
 /// On the scheduler's and the controller-manager's manifests: the apiserver flags they
@@ -89,6 +92,16 @@ pub async fn steady_components(node: &KindCluster, client: &kube::Client) -> any
 pub struct Reconnect {
     pub kubelet: bool,
     pub kube_proxy: bool,
+}
+
+impl Reconnect {
+    /// What may restart after `restarted`; `pods_run`: the scenario's pods are running.
+    pub fn after(restarted: &Restarted, pods_run: bool) -> Self {
+        Self {
+            kubelet: restarted.signs_with_kubeadm_key && !pods_run,
+            kube_proxy: restarted.signs_with_kubeadm_key,
+        }
+    }
 }
 
 /// Starts the cluster's own clients afresh after the apiserver came back with the flags
@@ -230,28 +243,45 @@ async fn wait_healthy(node: &KindCluster, what: &str, url: &str) -> anyhow::Resu
     )
 }
 
-/// Rewrites the static pod manifest of `name` when `edit` says it changed it: written
-/// beside, then moved, so the kubelet never reads half a manifest.
+/// Rewrites the static pod manifest of `name` when `edit` says it changed it.
 async fn edit_static_pod(
     node: &KindCluster,
     name: &str,
     edit: impl FnOnce(&mut Value) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
-    let path = format!("/etc/kubernetes/manifests/{name}.yaml");
+    let mut manifest = read_static_pod(node, name).await?;
+    if edit(&mut manifest)? {
+        write_static_pod(node, name, &manifest).await?;
+    }
+    Ok(())
+}
+
+/// The static pod manifest of `name` (`/etc/kubernetes/manifests/NAME.yaml`) in the node.
+pub(super) async fn read_static_pod(node: &KindCluster, name: &str) -> anyhow::Result<Value> {
+    let path = format!("{MANIFESTS}/{name}.yaml");
     let text = node
         .node_exec(["cat", &path], EXEC)
         .output()
         .await
-        .with_context(|| format!("reading the {name} manifest"))?;
-    let mut manifest: Value = serde_norway::from_str(&text)
-        .with_context(|| format!("the {name} manifest does not parse"))?;
-    if !edit(&mut manifest)? {
-        return Ok(());
-    }
-    let new = serde_json::to_string_pretty(&manifest)?;
+        .with_context(|| format!("reading the {name} static pod manifest"))?;
+    serde_norway::from_str(&text).with_context(|| format!("the {name} manifest does not parse"))
+}
+
+/// Replaces the static pod manifest of `name`: written beside, then moved, so the kubelet
+/// never reads half a manifest.
+pub(super) async fn write_static_pod(
+    node: &KindCluster,
+    name: &str,
+    manifest: &Value,
+) -> anyhow::Result<()> {
+    let new = serde_json::to_string_pretty(manifest)?;
     let staged = format!("/etc/kubernetes/irsa-lab-{name}.json");
     node.node_exec(
-        ["sh", "-c", &format!("cat > {staged} && mv {staged} {path}")],
+        [
+            "sh",
+            "-c",
+            &format!("cat > {staged} && mv {staged} {MANIFESTS}/{name}.yaml"),
+        ],
         EXEC,
     )
     .stdin(new)

@@ -355,10 +355,7 @@ impl Backend for KindBackend {
             .await
             .map_err(failed("kube-apiserver (static pod)"))?
         {
-            let which = components::Reconnect {
-                kubelet: restarted.signs_with_kubeadm_key,
-                kube_proxy: restarted.signs_with_kubeadm_key,
-            };
+            let which = components::Reconnect::after(&restarted, false);
             components::reconnect(&kind, &client, &restarted.hash, which)
                 .await
                 .map_err(failed(
@@ -577,10 +574,7 @@ impl Backend for KindBackend {
             .await
             .map_err(failed("kube-apiserver (static pod)"))?
         {
-            let which = components::Reconnect {
-                kubelet: false,
-                kube_proxy: restarted.signs_with_kubeadm_key,
-            };
+            let which = components::Reconnect::after(&restarted, true);
             components::reconnect(&self.cluster, &self.client, &restarted.hash, which)
                 .await
                 .map_err(failed(
